@@ -1,0 +1,1 @@
+"""Passage search over a consumer-health site's articles."""

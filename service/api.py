@@ -1,0 +1,56 @@
+"""JSON endpoints. Each reads the served index once and calls search.py through it."""
+from __future__ import annotations
+
+import time
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .errors import ApiError
+from .jsonresponse import JSONResponse
+from .openapi import openapi_document
+from .params import search_request
+from .reloading import IndexHolder, Served
+
+
+def holder_of(request: Request) -> IndexHolder:
+    return request.app.state.holder
+
+
+def served_or_503(request: Request) -> Served:
+    served = holder_of(request).served
+    if served is None:
+        raise ApiError(503, "index_not_ready", "the search index is not loaded yet; try again shortly",
+                       headers={"Retry-After": "2"})
+    return served
+
+
+async def search_endpoint(request: Request) -> Response:
+    served = served_or_503(request)
+    search = search_request(request.query_params, served.index.articles)
+    results = served.search(search)
+    request.state.result_count = len(results.hits)
+    return JSONResponse(results.to_dict())
+
+
+async def healthz(request: Request) -> Response:
+    holder = holder_of(request)
+    served = holder.served
+    body: dict = {"status": holder.status, "passages": served.index.passage_count if served else 0}
+    if served:
+        body.update(version=served.index.version, articles=len(served.index.articles),
+                    index_age_s=round(time.time() - served.loaded_at, 1))
+    if holder.problem:
+        body["problem"] = holder.problem
+    return JSONResponse(body)
+
+
+async def readyz(request: Request) -> Response:
+    served = holder_of(request).served
+    if served is None:
+        return JSONResponse({"ready": False}, status_code=503, headers={"Retry-After": "2"})
+    return JSONResponse({"ready": True, "version": served.index.version})
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(openapi_document())

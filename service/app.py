@@ -1,0 +1,75 @@
+"""create_app(settings): routes, middleware, error handlers, and a lifespan that opens the index."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+from typing import AsyncIterator
+
+import anyio
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from . import api, pages
+from .errors import ApiError, handle_api_error, handle_http_exception, handle_unexpected
+from .middleware import RequestContextMiddleware
+from .reloading import IndexHolder
+from .settings import Settings
+
+log = logging.getLogger("healthfaq")
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    holder = IndexHolder(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # An existing index is opened before the first request; a missing one is built in the
+        # background while /healthz says "starting" and /readyz says 503.
+        await anyio.to_thread.run_sync(holder.refresh)
+        watcher = asyncio.create_task(_keep_index_current(holder, settings.reload_interval))
+        try:
+            yield
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
+    routes = [
+        Route("/", pages.search_page, methods=["GET", "HEAD"]),
+        Route("/search", api.search_endpoint, methods=["GET", "HEAD"]),
+        Route("/articles/{slug}", pages.article_page, methods=["GET", "HEAD"]),
+        Route("/healthz", api.healthz, methods=["GET", "HEAD"]),
+        Route("/readyz", api.readyz, methods=["GET", "HEAD"]),
+        Route("/openapi.json", api.openapi, methods=["GET", "HEAD"]),
+        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+    middleware = [Middleware(RequestContextMiddleware, log_queries=settings.log_queries)]
+    app = Starlette(
+        routes=routes, middleware=middleware, lifespan=lifespan,
+        exception_handlers={ApiError: handle_api_error, HTTPException: handle_http_exception,
+                            Exception: handle_unexpected},
+    )
+    app.state.settings = settings
+    app.state.holder = holder
+    return app
+
+
+async def _keep_index_current(holder: IndexHolder, interval: float) -> None:
+    """Open the index at start (building it if there is none), then follow new versions."""
+    await anyio.to_thread.run_sync(holder.build_if_missing)
+    while True:
+        try:
+            await anyio.to_thread.run_sync(holder.refresh)
+        except Exception:  # keep watching: one failed check must not stop reloads for good
+            log.exception("index refresh failed")
+        await asyncio.sleep(interval)
+
+
+app = create_app()

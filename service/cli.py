@@ -1,0 +1,156 @@
+"""`healthfaq` command line: build, serve, search — thin wrappers over the same functions."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+from pathlib import Path
+from typing import Sequence
+
+from .corpus import CorpusError
+from .indexer import BuildLockedError, build_index, current_version, version_path
+from .settings import Settings
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    return args.run(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="healthfaq", description="Search the publisher's health articles.")
+    commands = parser.add_subparsers(dest="command")
+
+    build = commands.add_parser("build", help="build the index from the corpus and publish it")
+    _index_options(build)
+    build.add_argument("--synonyms", type=Path, help="synonyms file (default: corpus/synonyms.txt)")
+    build.add_argument("--procs", type=int, default=1, help="Whoosh writer processes")
+    build.set_defaults(run=_build)
+
+    serve = commands.add_parser("serve", help="serve the API and pages (builds the index when missing)")
+    _index_options(serve)
+    serve.add_argument("--host", help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8000)")
+    serve.add_argument("--workers", type=int, help="uvicorn worker processes (default 1)")
+    serve.set_defaults(run=_serve)
+
+    search = commands.add_parser("search", help="print the best passages for a question")
+    search.add_argument("question")
+    search.add_argument("--index", type=Path, help="index directory (default index/)")
+    search.add_argument("--limit", type=int, default=5)
+    search.add_argument("--article", help="only passages of this article slug")
+    search.add_argument("--json", action="store_true", help="print the API's JSON")
+    search.add_argument("--base-url", default=DEFAULT_BASE_URL, help="prefix for this service's own links")
+    search.set_defaults(run=_search)
+    return parser
+
+
+def _index_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--corpus", type=Path, help="corpus folder or JSONL file (default corpus/)")
+    parser.add_argument("--index", type=Path, help="index directory (default index/)")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(index_dir=getattr(args, "index", None), corpus_path=getattr(args, "corpus", None),
+                             host=getattr(args, "host", None), port=getattr(args, "port", None),
+                             workers=getattr(args, "workers", None))
+
+
+def _build(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    try:
+        report = build_index(settings.corpus_path, settings.index_dir, synonyms=args.synonyms, procs=args.procs)
+    except CorpusError as exc:
+        print(f"error: {exc.path}:{exc.line}: {exc.reason}", file=sys.stderr)
+        print("the index was not changed", file=sys.stderr)
+        return 1
+    except BuildLockedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 75  # EX_TEMPFAIL: try again later
+    print(f"built {report.version}: {report.articles} articles, {report.passages} passages "
+          f"in {report.seconds:.2f} s -> {settings.index_dir}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings(args)
+    if current_version(settings.index_dir) is None:
+        print(f"no index in {settings.index_dir}; building it from {settings.corpus_path} ...", file=sys.stderr)
+        status = _build(argparse.Namespace(**{**vars(args), "synonyms": None, "procs": 1}))
+        if status:
+            return status
+    # Worker processes build their own Settings from the environment: hand the flags over.
+    os.environ["HEALTHFAQ_INDEX_DIR"] = str(settings.index_dir)
+    os.environ["HEALTHFAQ_CORPUS_PATH"] = str(settings.corpus_path)
+    uvicorn.run("service.app:create_app", factory=True, host=settings.host, port=settings.port,
+                workers=settings.workers, access_log=False, log_config=_log_config(),
+                timeout_graceful_shutdown=10)
+    return 0
+
+
+def _log_config() -> dict:
+    return {
+        "version": 1, "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}},
+        "loggers": {"uvicorn": {"handlers": ["stderr"], "level": "INFO"},
+                    "healthfaq": {"handlers": ["stderr"], "level": "INFO", "propagate": False}},
+    }
+
+
+def _search(args: argparse.Namespace) -> int:
+    from .search import MAX_LIMIT, SearchRequest, search
+    from .store import IndexUnavailable, open_version
+
+    settings = _settings(args)
+    name = current_version(settings.index_dir)
+    if name is None:
+        print(f"error: no index in {settings.index_dir}; run `healthfaq build` first", file=sys.stderr)
+        return 1
+    if not args.question.strip():
+        print("error: the question is empty", file=sys.stderr)
+        return 2
+    if not 1 <= args.limit <= MAX_LIMIT:
+        print(f"error: --limit must be between 1 and {MAX_LIMIT}", file=sys.stderr)
+        return 2
+    try:
+        index = open_version(version_path(settings.index_dir, name))
+    except IndexUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.article and args.article not in index.articles:
+        print(f"error: no article with slug {args.article!r}", file=sys.stderr)
+        return 2
+    results = search(index, SearchRequest(q=args.question, limit=args.limit, article=args.article))
+    if args.json:
+        print(json.dumps(results.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(format_results(results.to_dict(), args.base_url))
+    return 0
+
+
+def format_results(results: dict, base_url: str) -> str:
+    """Plain text for support staff: care advice first, then each passage with its citation."""
+    lines: list[str] = []
+    link = lambda url: url if url.startswith("http") else base_url.rstrip("/") + url  # noqa: E731
+    for care in results.get("care_advice") or []:
+        lines += ["SEE A DOCTOR — " + f"{care['article']['title']} › {care['section']}",
+                  textwrap.indent(care["text"], "  "), f"  {link(care['url'])}", ""]
+    if results.get("did_you_mean"):
+        lines += [f"Did you mean: {results['did_you_mean']}", ""]
+    if not results["results"]:
+        lines.append("No passage answers that question.")
+    for rank, hit in enumerate(results["results"], start=1):
+        lines += [f"{rank}. {hit['article']['title']} › {hit['section']}",
+                  textwrap.indent(hit["text"], "   "), f"   {link(hit['url'])}", ""]
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,254 @@
+"""Build a versioned index next to the one being served, then switch to it atomically.
+
+Layout of the index directory (the stable path that builder and service are both given):
+
+    DIR/CURRENT              name of the version in service (replaced with os.replace)
+    DIR/versions/<version>/  Whoosh index + ranking.npz + synonyms.txt + manifest.json
+    DIR/.build.lock          flock()ed by the build in progress; the kernel drops it if we die
+
+Nothing under DIR changes until a new version is complete, so a failing or killed build leaves
+the served index as it was.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib.metadata import version as dist_version
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from whoosh import index as whoosh_index
+
+from . import schema as S
+from .chunking import chunk_articles
+from .corpus import load_articles
+from .models import Article, Passage
+from .ranking import MATRIX_FILE, TermMatrixBuilder
+
+POINTER = "CURRENT"
+VERSIONS = "versions"
+MANIFEST = "manifest.json"
+SYNONYMS = "synonyms.txt"
+LOCK = ".build.lock"
+KEEP_VERSIONS = 3
+
+
+class BuildLockedError(RuntimeError):
+    """Another build of the same index directory is running."""
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    version: str
+    path: Path
+    articles: int
+    passages: int
+    seconds: float
+
+
+def build_index(corpus: Path, index_dir: Path, synonyms: Path | None = None,
+                procs: int = 1, keep: int = KEEP_VERSIONS) -> BuildReport:
+    """Validate the corpus, build a new version and publish it; raise before touching DIR on bad input."""
+    started = time.perf_counter()
+    articles = load_articles(corpus)
+    passages = chunk_articles(articles)
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with build_lock(index_dir):
+        versions = index_dir / VERSIONS
+        versions.mkdir(exist_ok=True)
+        _remove_stale_drafts(versions)
+        name = _new_version_name(versions)
+        draft = versions / f".draft-{name}"
+        draft.mkdir()
+        try:
+            _write_whoosh(draft, passages, procs)
+            _write_matrix(draft, passages)
+            _copy_synonyms(draft, synonyms or _default_synonyms(corpus))
+            _write_manifest(draft, name, corpus, articles, passages)
+            _fsync_tree(draft)
+            final = versions / name
+            os.rename(draft, final)
+        except BaseException:
+            shutil.rmtree(draft, ignore_errors=True)
+            raise
+        publish(index_dir, name)
+        prune(index_dir, keep)
+    return BuildReport(version=name, path=final, articles=len(articles), passages=len(passages),
+                       seconds=time.perf_counter() - started)
+
+
+@contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """Exclusive, non-blocking: a second build refuses with a clear message instead of waiting."""
+    handle = open(index_dir / LOCK, "a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise BuildLockedError(f"another build of {index_dir} is running ({holder}); try again when it ends") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+def current_version(index_dir: Path) -> str | None:
+    try:
+        name = (Path(index_dir) / POINTER).read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return name or None
+
+
+def version_path(index_dir: Path, name: str) -> Path:
+    return Path(index_dir) / VERSIONS / name
+
+
+def list_versions(index_dir: Path) -> list[str]:
+    """Complete versions, oldest first (names sort by build time)."""
+    folder = Path(index_dir) / VERSIONS
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def publish(index_dir: Path, name: str) -> None:
+    """Point DIR/CURRENT at a version: write a temp file, fsync, rename over (atomic on POSIX)."""
+    tmp = Path(index_dir) / f".{POINTER}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(name + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, Path(index_dir) / POINTER)
+    _fsync_dir(Path(index_dir))
+
+
+def prune(index_dir: Path, keep: int = KEEP_VERSIONS) -> list[str]:
+    """Delete all but the newest ``keep`` versions, never the current one."""
+    current = current_version(index_dir)
+    names = list_versions(index_dir)
+    removed = []
+    for name in names[: max(0, len(names) - keep)]:
+        if name != current:
+            shutil.rmtree(version_path(index_dir, name), ignore_errors=True)
+            removed.append(name)
+    return removed
+
+
+def read_manifest(path: Path) -> dict:
+    return json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8"))
+
+
+def dupkey(text: str) -> str:
+    """Same key for passages that differ only in case, punctuation or spacing."""
+    return hashlib.sha1(" ".join(S.words(text)).encode("utf-8")).hexdigest()[:16]
+
+
+def _new_version_name(versions: Path) -> str:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    name = f"v{stamp}"
+    while (versions / name).exists():
+        time.sleep(0.001)
+        name = f"v{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}"
+    return name
+
+
+def _remove_stale_drafts(versions: Path) -> None:
+    # We hold the build lock, so any draft left here belongs to a build that died.
+    for draft in versions.glob(".draft-*"):
+        shutil.rmtree(draft, ignore_errors=True)
+
+
+def _index_documents(passages: Sequence[Passage]) -> Iterator[dict]:
+    for p in passages:
+        heading = "" if p.section == p.article.title else p.section
+        yield {
+            S.ID_FIELD: p.id, S.SLUG: p.article.slug, S.TITLE: p.article.title,
+            S.URL: p.article.url or "", S.SECTION: heading, S.ANCHOR: p.anchor,
+            S.POSITION: p.position, S.TEXT_FIELD: p.text,
+            S.WORDS: " ".join((p.article.title, heading, p.text)), S.DUPKEY: dupkey(p.text),
+            f"_stored_{S.SECTION}": p.section,
+        }
+
+
+def _write_whoosh(folder: Path, passages: Sequence[Passage], procs: int) -> None:
+    ix = whoosh_index.create_in(str(folder), S.build_schema())
+    options = {"procs": procs, "multisegment": True, "limitmb": 256} if procs > 1 else {"limitmb": 256}
+    writer = ix.writer(**options)
+    try:
+        for document in _index_documents(passages):
+            writer.add_document(**document)
+    except BaseException:
+        writer.cancel()
+        raise
+    writer.commit()
+    ix.close()
+
+
+def _write_matrix(folder: Path, passages: Sequence[Passage]) -> None:
+    builder = TermMatrixBuilder()
+    for p in passages:
+        heading = "" if p.section == p.article.title else p.section
+        builder.add({S.TITLE: S.analyze(p.article.title), S.SECTION: S.analyze(heading),
+                     S.TEXT_FIELD: S.analyze(p.text)})
+    builder.save(folder / MATRIX_FILE, [p.id for p in passages], [dupkey(p.text) for p in passages])
+
+
+def _default_synonyms(corpus: Path) -> Path | None:
+    corpus = Path(corpus)
+    candidates = [corpus / SYNONYMS] if corpus.is_dir() else []
+    candidates.append(Path(__file__).resolve().parent.parent / "corpus" / SYNONYMS)
+    return next((c for c in candidates if c.is_file()), None)
+
+
+def _copy_synonyms(folder: Path, source: Path | None) -> None:
+    text = Path(source).read_text(encoding="utf-8") if source else "# no synonyms\n"
+    (folder / SYNONYMS).write_text(text, encoding="utf-8")
+
+
+def _write_manifest(folder: Path, name: str, corpus: Path, articles: Sequence[Article],
+                    passages: Sequence[Passage]) -> None:
+    manifest = {
+        "version": name,
+        "built_at": datetime.now(timezone.utc).isoformat(),
+        "corpus": str(corpus),
+        "whoosh": f"whoosh-reloaded {dist_version('whoosh-reloaded')}",
+        "articles": len(articles),
+        "passages": len(passages),
+        "article_meta": [
+            {"slug": a.slug, "title": a.title, "url": a.url, "kind": a.kind,
+             "care_sections": list(a.care_sections),
+             "sections": [{"heading": s.heading, "anchor": s.anchor} for s in a.sections]}
+            for a in articles
+        ],
+    }
+    (folder / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.iterdir():
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

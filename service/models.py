@@ -1,0 +1,113 @@
+"""Plain frozen records that flow through the pipeline; no I/O here.
+
+corpus file -> Article -> Section -> Passage -> (index) -> Hit -> SearchResults
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Block:
+    """A paragraph, optionally followed by the list items it introduces."""
+
+    text: str
+    items: tuple[str, ...] = ()
+
+    @property
+    def full_text(self) -> str:
+        return "\n".join((self.text, *("- " + item for item in self.items))).strip()
+
+
+@dataclass(frozen=True)
+class Section:
+    heading: str
+    anchor: str
+    blocks: tuple[Block, ...]
+    editorial: bool = False
+
+
+@dataclass(frozen=True)
+class Article:
+    slug: str
+    title: str
+    kind: str
+    sections: tuple[Section, ...]
+    url: str | None = None
+    source: str | None = None
+    care_sections: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ArticleRef:
+    slug: str
+    title: str
+    url: str | None
+
+    def to_dict(self) -> dict:
+        return {"slug": self.slug, "title": self.title, "url": self.url}
+
+
+@dataclass(frozen=True)
+class Passage:
+    id: str
+    article: ArticleRef
+    section: str
+    anchor: str
+    position: int
+    text: str
+
+    @property
+    def url(self) -> str:
+        """The article's own page when known, else this service's article page, at the section."""
+        base = self.article.url or f"/articles/{self.article.slug}"
+        return f"{base}#{self.anchor}"
+
+
+@dataclass(frozen=True)
+class Hit:
+    passage: Passage
+    score: float
+    snippet: str
+
+    def to_dict(self) -> dict:
+        p = self.passage
+        return {
+            "id": p.id,
+            "article": p.article.to_dict(),
+            "section": p.section,
+            "text": p.text,
+            "snippet": self.snippet,
+            "score": round(self.score, 4),
+            "url": p.url,
+        }
+
+
+@dataclass(frozen=True)
+class CareAdvice:
+    passage: Passage
+
+    def to_dict(self) -> dict:
+        p = self.passage
+        return {"id": p.id, "article": p.article.to_dict(), "section": p.section,
+                "text": p.text, "url": p.url}
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query: str
+    total: int
+    hits: tuple[Hit, ...]
+    took_ms: float
+    did_you_mean: str | None = None
+    care_advice: tuple[CareAdvice, ...] = field(default=())
+
+    def to_dict(self) -> dict:
+        return {
+            "query": self.query,
+            "total": self.total,
+            "results": [h.to_dict() for h in self.hits],
+            "took_ms": round(self.took_ms, 3),
+            "did_you_mean": self.did_you_mean,
+            "care_advice": [c.to_dict() for c in self.care_advice] or None,
+        }

@@ -1,0 +1,104 @@
+"""The OpenAPI 3.1 document of the public endpoints, written out so clients can rely on it."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from .params import DEFAULT_LIMIT, MAX_QUERY_CHARS
+from .search import MAX_LIMIT, MAX_WINDOW
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _error_responses(*statuses: int) -> dict:
+    text = {400: "Invalid parameter", 404: "Not found", 429: "Too many requests",
+            503: "Index not ready or server busy"}
+    return {str(s): {"description": text[s], "content": {"application/json": {"schema": _ERROR}}}
+            for s in statuses}
+
+
+_ARTICLE = {"type": "object", "required": ["slug", "title", "url"], "properties": {
+    "slug": {"type": "string"}, "title": {"type": "string"},
+    "url": {"type": ["string", "null"], "description": "The publisher's page, when known"}}}
+
+_RESULT = {"type": "object", "required": ["id", "article", "section", "text", "snippet", "score", "url"],
+           "properties": {
+               "id": {"type": "string", "description": "Stable while the passage text is unchanged"},
+               "article": _ARTICLE,
+               "section": {"type": "string"},
+               "text": {"type": "string", "description": "The full passage, the publisher's words"},
+               "snippet": {"type": "string", "description": "HTML-escaped excerpt; only <mark> tags"},
+               "score": {"type": "number"},
+               "url": {"type": "string", "description": "Link to the section the passage comes from"}}}
+
+_CARE = {"type": "object", "required": ["id", "article", "section", "text", "url"], "properties": {
+    "id": {"type": "string"}, "article": _ARTICLE, "section": {"type": "string"},
+    "text": {"type": "string"}, "url": {"type": "string"}}}
+
+_SEARCH_RESULTS = {
+    "type": "object", "required": ["query", "total", "results", "took_ms", "did_you_mean", "care_advice"],
+    "properties": {
+        "query": {"type": "string"},
+        "total": {"type": "integer", "minimum": 0},
+        "results": {"type": "array", "items": _RESULT},
+        "took_ms": {"type": "number"},
+        "did_you_mean": {"type": ["string", "null"],
+                         "description": "The question with typos corrected, when a correction was used"},
+        "care_advice": {"type": ["array", "null"], "items": _CARE,
+                        "description": "The publisher's 'see a doctor' passages when a warning sign is met"}}}
+
+
+def _param(name: str, schema: dict, description: str, required: bool = False) -> dict:
+    return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
+
+
+SEARCH_PARAMETERS = [
+    _param("q", {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS},
+           "The question, free text (any characters are treated as text)", required=True),
+    _param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+           "Results per page"),
+    _param("offset", {"type": "integer", "minimum": 0, "maximum": MAX_WINDOW - 1, "default": 0},
+           f"Results to skip; offset + limit may not exceed {MAX_WINDOW}"),
+    _param("article", {"type": "string"}, "Only passages of the article with this slug"),
+    _param("prefix", {"type": "boolean", "default": False},
+           "Treat the last word as a prefix (what a search box sends while typing)"),
+]
+
+
+@lru_cache(maxsize=1)
+def openapi_document() -> dict:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Health FAQ search", "version": "1.0.0",
+                 "description": "Passages of the publisher's health articles for a free-text question. "
+                                "Every answer links back to the article section it came from."},
+        "paths": {
+            "/search": {"get": {
+                "operationId": "search", "summary": "Best passages for a question",
+                "parameters": SEARCH_PARAMETERS,
+                "responses": {"200": {"description": "Ranked passages",
+                                      "content": {"application/json": {"schema": _SEARCH_RESULTS}}},
+                              **_error_responses(400, 404, 429, 503)}}},
+            "/articles/{slug}": {"get": {
+                "operationId": "article", "summary": "An article as an HTML page, an id on every section",
+                "parameters": [{"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "HTML page", "content": {"text/html": {"schema": {"type": "string"}}}},
+                              **_error_responses(404, 429, 503)}}},
+            "/healthz": {"get": {
+                "operationId": "healthz", "summary": "Liveness and index status (always 200)",
+                "responses": {"200": {"description": "Status", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["status", "passages"], "properties": {
+                        "status": {"type": "string", "enum": ["ok", "starting", "degraded"]},
+                        "passages": {"type": "integer"}, "version": {"type": "string"},
+                        "articles": {"type": "integer"}, "index_age_s": {"type": "number"},
+                        "problem": {"type": "string"}}}}}}}}},
+            "/readyz": {"get": {
+                "operationId": "readyz", "summary": "200 once an index is loaded, else 503",
+                "responses": {"200": {"description": "Ready", "content": {"application/json": {"schema": {"type": "object"}}}},
+                              "503": {"description": "Not ready", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+        },
+        "components": {"schemas": {"Error": {
+            "type": "object", "required": ["error"], "properties": {"error": {
+                "type": "object", "required": ["code", "message"], "properties": {
+                    "code": {"type": "string"}, "message": {"type": "string"},
+                    "request_id": {"type": ["string", "null"]}}}}}}},
+    }

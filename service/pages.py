@@ -1,0 +1,78 @@
+"""HTML pages (Jinja2, autoescaped): the search page and each article with its section anchors."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.templating import Jinja2Templates
+
+from .api import served_or_503
+from .errors import ApiError
+from .models import Passage
+from .params import search_request
+
+TEMPLATES = Jinja2Templates(env=Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True)))
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SectionView:
+    heading: str
+    anchor: str
+    paragraphs: tuple[Paragraph, ...]
+
+
+async def search_page(request: Request) -> Response:
+    """Server-rendered results: works without JavaScript, and every search has a URL."""
+    context: dict = {"q": request.query_params.get("q", ""), "results": None, "error": None}
+    if context["q"].strip():
+        served = served_or_503(request)
+        try:
+            search = search_request(request.query_params, served.index.articles)
+        except ApiError as exc:
+            context["error"] = exc.message
+            return TEMPLATES.TemplateResponse(request, "search.html", context, status_code=exc.status)
+        context["results"] = served.search(search).to_dict()
+        context["request_params"] = search
+    return TEMPLATES.TemplateResponse(request, "search.html", context)
+
+
+async def article_page(request: Request) -> Response:
+    served = served_or_503(request)
+    slug = request.path_params["slug"]
+    meta = served.index.articles.get(slug)
+    if meta is None:
+        raise ApiError(404, "unknown_article", f"no article with slug {slug!r}")
+    start, end = served.index.article_rows.get(slug, (0, 0))
+    sections = article_sections(served.index.passages[start:end])
+    return TEMPLATES.TemplateResponse(request, "article.html", {"article": meta, "sections": sections})
+
+
+def article_sections(passages: list[Passage]) -> list[SectionView]:
+    """Passages back into sections, in reading order (passages never cross a section)."""
+    views: list[SectionView] = []
+    for passage in sorted(passages, key=lambda p: p.position):
+        paragraphs = tuple(_paragraph(part) for part in passage.text.split("\n\n") if part.strip())
+        if views and views[-1].anchor == passage.anchor:
+            last = views.pop()
+            views.append(SectionView(last.heading, last.anchor, last.paragraphs + paragraphs))
+        else:
+            views.append(SectionView(passage.section, passage.anchor, paragraphs))
+    return views
+
+
+def _paragraph(block: str) -> Paragraph:
+    lines = block.split("\n")
+    text = " ".join(line for line in lines if not line.startswith("- "))
+    items = tuple(line[2:] for line in lines if line.startswith("- "))
+    return Paragraph(text=text, items=items)

@@ -1,0 +1,224 @@
+"""Free text -> QueryPlan: the weighted columns a question asks for, built from analyser tokens.
+
+Raw text never reaches a query parser, so quotes, colons, "?", "*", AND/OR/NOT are just text.
+Steps: words -> drop chatter -> correct typos -> stems -> keep the most informative -> add
+synonym alternatives (weighted below what was typed) and adjacent pairs (the phrase bonus).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .schema import stem, term_of, word_spans
+from .store import LoadedIndex
+
+MAX_QUERY_TERMS = 24
+MAX_PREFIX_EXPANSIONS = 5
+TYPED_WEIGHT = 1.0
+CORRECTION_WEIGHT = 0.9
+SYNONYM_WEIGHT = 0.5
+PAIR_WEIGHT = 0.6
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+# Conversational words that carry no medical content in a pasted message. General English,
+# not tuned to any question: greetings, sign-offs, relatives, time fillers and hedges.
+CHATTER = frozenset("""
+hi hello hey dear doctor doc dr thanks thank thx regards cheers please pls kindly sir madam
+help helpful question questions ask asking wondering wonder wondered know knew tell told advice
+advise suggest could would should might must shall im ive id dont doesnt didnt cant wont isnt
+my me mine our i he she they them his her their him husband wife partner boyfriend girlfriend
+son daughter mother father mom mum dad brother sister friend family kid kids child children
+since ago last past recently lately month months week weeks day days year years old today
+yesterday morning also really very quite bit little lot lots some any anything something
+just still even now then there here what whats which who whom how why where was were been
+being do does did done get got getting go going gone went want wanted need needs think thought
+feel felt like noticed notice seem seems seemed happen happens happened having has had
+""".split())
+
+
+@dataclass
+class Group:
+    """One thing the person asked for: its columns, any of which counts as matching it."""
+    cols: list[int] = field(default_factory=list)
+    mass: float = 0.0  # how informative it is (idf of what was typed)
+
+
+@dataclass
+class QueryPlan:
+    cols: list[int] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)
+    groups: list[Group] = field(default_factory=list)
+    unknown_mass: float = 0.0  # informativeness of words the index has never seen
+    highlight: set[str] = field(default_factory=set)
+    question_stems: set[str] = field(default_factory=set)
+    did_you_mean: str | None = None
+
+    @property
+    def total_mass(self) -> float:
+        return sum(g.mass for g in self.groups) + self.unknown_mass
+
+    def add(self, col: int | None, weight: float, group: Group | None = None) -> None:
+        if col is None:
+            return
+        if col in self.cols:
+            at = self.cols.index(col)
+            self.weights[at] = max(self.weights[at], weight)
+        else:
+            self.cols.append(col)
+            self.weights.append(weight)
+        if group is not None and col not in group.cols:
+            group.cols.append(col)
+
+
+def clean_question(text: str) -> str:
+    """Control and bidi-override characters become spaces; the rest is left as typed."""
+    return _CONTROL.sub(" ", text)
+
+
+def plan_query(text: str, index: LoadedIndex, prefix: bool = False) -> QueryPlan:
+    plan = QueryPlan()
+    matrix = index.matrix
+    spans = list(word_spans(clean_question(text)))
+    words = [w for w, _, _ in spans]
+    content = [i for i, w in enumerate(words) if term_of(w) and w not in CHATTER]
+    if prefix and words and term_of(words[-1]) is None and len(words[-1]) >= 2:
+        content.append(len(words) - 1)  # a half-typed last word may look like a stop word
+    last = content[-1] if content else None
+    corrections: dict[int, str] = {}
+    entries: list[tuple[str, list[tuple[int, float]], float]] = []  # (stem, [(col, weight)], mass)
+    for i in content:
+        word = words[i]
+        if prefix and i == last and i == len(words) - 1 and not text[-1:].isspace():
+            completions = index.words_with_prefix(word, MAX_PREFIX_EXPANSIONS)
+            if completions:
+                _add_completions(plan, index, completions)
+                continue
+        entry = _word_entry(plan, index, word)
+        if entry is None:
+            continue
+        if entry[3]:
+            corrections[i] = entry[3]
+        entries.append(entry[:3])
+    # Long questions: keep only the most informative terms (bounded cost, less noise).
+    masses: dict[str, float] = {}
+    for key, _, mass in entries:
+        masses[key] = max(mass, masses.get(key, 0.0))
+    keep = set(sorted(masses, key=lambda k: -masses[k])[:MAX_QUERY_TERMS])
+    groups: dict[str, Group] = {}
+    sequence: list[str] = []
+    for key, cols, mass in entries:
+        if key not in keep:
+            continue
+        group = groups.setdefault(key, Group(mass=masses[key]))
+        for col, weight in cols:
+            plan.add(col, weight, group)
+        sequence.append(key)
+    plan.groups.extend(groups.values())
+    _add_pairs(plan, matrix, sequence)
+    _add_synonyms(plan, index, sequence, groups)
+    if corrections:
+        plan.did_you_mean = _corrected_text(text, spans, corrections)
+    return plan
+
+
+def _word_entry(plan: QueryPlan, index: LoadedIndex, word: str):
+    """(group key, [(column, weight)], informativeness, correction) for one typed word, or None."""
+    matrix = index.matrix
+    typed = stem(word)
+    typed_col = matrix.column(typed)
+    fixed = index.speller.correct(word) if typed_col is None or index.word_df.get(word, 0) <= 2 else None
+    fixed_stem = stem(fixed) if fixed else None
+    fixed_col = matrix.column(fixed_stem) if fixed_stem and fixed_stem != typed else None
+    if fixed_col is None:
+        fixed = None
+    plan.question_stems.add(typed)
+    if typed_col is None and fixed_col is None:
+        if typed in index.synonyms.words:
+            # Not in the index, but a synonym may be ("pee" -> "urinate"): a group of its own.
+            return typed, [], matrix.max_idf / 2, None
+        if not word.isdigit():  # ages and counts in a pasted message carry no topic
+            plan.unknown_mass += matrix.max_idf
+        return None
+    cols: list[tuple[int, float]] = []
+    mass = 0.0
+    if typed_col is not None:
+        cols.append((typed_col, TYPED_WEIGHT))
+        mass = float(matrix.idf[typed_col])
+        plan.highlight.add(typed)
+    if fixed_col is not None:
+        cols.append((fixed_col, CORRECTION_WEIGHT))
+        mass = max(mass, float(matrix.idf[fixed_col]))
+        plan.highlight.add(fixed_stem)
+        plan.question_stems.add(fixed_stem)
+    key = typed if typed_col is not None else fixed_stem
+    return key, cols, mass, fixed
+
+
+def _add_completions(plan: QueryPlan, index: LoadedIndex, completions: list[str]) -> None:
+    """The half-typed last word: its most frequent completions, any of which matches it."""
+    group = Group()
+    for word in completions:
+        term = term_of(word)
+        if term is None:
+            continue
+        plan.add(index.matrix.column(term), TYPED_WEIGHT, group)
+        plan.highlight.add(term)
+        plan.question_stems.add(term)
+    if group.cols:
+        group.mass = max(float(index.matrix.idf[c]) for c in group.cols)
+        plan.groups.append(group)
+
+
+def _add_pairs(plan: QueryPlan, matrix, stems: list[str]) -> None:
+    for left, right in zip(stems, stems[1:]):
+        plan.add(matrix.pair_column(left, right), PAIR_WEIGHT)
+
+
+def _add_synonyms(plan: QueryPlan, index: LoadedIndex, stems: list[str],
+                  by_stem: dict[str, Group]) -> None:
+    synonyms, matrix = index.synonyms, index.matrix
+    start = 0
+    while start < len(stems):
+        for length in range(min(synonyms.longest, len(stems) - start), 0, -1):
+            phrase = tuple(stems[start:start + length])
+            alternatives = synonyms.alternatives(phrase)
+            if alternatives:
+                covered = [by_stem[s] for s in phrase if s in by_stem]
+                for alternative in alternatives:
+                    _add_alternative(plan, matrix, alternative, covered)
+                start += length
+                break
+        else:
+            start += 1
+
+
+def _add_alternative(plan: QueryPlan, matrix, alternative: tuple[str, ...], covered: list[Group]) -> None:
+    """An expansion counts for every typed term of the phrase it replaces, at a lower weight."""
+    cols = [matrix.column(s) for s in alternative]
+    if any(c is None for c in cols):
+        return  # the index cannot contain this alternative
+    share = SYNONYM_WEIGHT / len(cols)
+    pair_cols = [matrix.pair_column(a, b) for a, b in zip(alternative, alternative[1:])]
+    for col in cols:
+        plan.add(col, share)
+    for col in pair_cols:
+        plan.add(col, PAIR_WEIGHT * SYNONYM_WEIGHT)
+    # Multi-word alternatives must match as a pair to stand for the phrase.
+    evidence = [c for c in pair_cols if c is not None] if len(cols) > 1 else cols
+    for group in covered:
+        for col in evidence:
+            if col not in group.cols:
+                group.cols.append(col)
+    plan.highlight.update(alternative)
+
+
+def _corrected_text(text: str, spans: list[tuple[str, int, int]], corrections: dict[int, str]) -> str:
+    cleaned = clean_question(text)
+    pieces, cursor = [], 0
+    for i, (_, start, end) in enumerate(spans):
+        if i in corrections:
+            pieces.append(cleaned[cursor:start])
+            pieces.append(corrections[i])
+            cursor = end
+    pieces.append(cleaned[cursor:])
+    return " ".join("".join(pieces).split())

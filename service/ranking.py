@@ -1,0 +1,162 @@
+"""First-pass ranking: BM25F over the analysed terms, precomputed as one sparse matrix.
+
+Whoosh stays the index of record (schema, analysis, stored passages, vocabulary); this is the
+scoring path. Stepping through posting lists in Python costs milliseconds per common term, so the
+build also writes each (passage, term) BM25F weight into a column-compressed matrix, and a query
+becomes a sum of a few columns (numpy). Adjacent-term pairs ("spinal cord") are extra columns, which
+gives the phrase bonus at the same cost.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from .schema import FIELD_BOOSTS, SECTION, TEXT_FIELD, TITLE
+
+MATRIX_FILE = "ranking.npz"
+K1 = 1.2
+# Length normalisation per field: titles are short and repeated, so barely normalised.
+FIELD_B = {TITLE: 0.3, SECTION: 0.4, TEXT_FIELD: 0.75}
+FIELDS = (TITLE, SECTION, TEXT_FIELD)
+# A phrase pair must occur in at least this many passages to get a column of its own.
+MIN_PAIR_DF = 2
+
+
+def pair_key(left: int, right: int) -> int:
+    return (left << 32) | right
+
+
+@dataclass
+class TermMatrixBuilder:
+    """Collects analysed fields passage by passage; ``save`` writes the weight matrix."""
+
+    def __post_init__(self) -> None:
+        self.vocab: dict[str, int] = {}
+        self.rows: dict[str, list[list[int]]] = {f: [] for f in FIELDS}
+
+    def add(self, fields: dict[str, Sequence[str]]) -> None:
+        vocab = self.vocab
+        for name in FIELDS:
+            ids = [vocab.setdefault(t, len(vocab)) for t in fields.get(name, ())]
+            self.rows[name].append(ids)
+
+    def save(self, path: Path, passage_ids: Sequence[str], dupkeys: Sequence[str]) -> None:
+        n_docs = len(passage_ids)
+        n_terms = len(self.vocab)
+        pair_cols = self._pair_columns(n_terms)
+        n_cols = n_terms + len(pair_cols)
+        tfp = None
+        for name in FIELDS:
+            counts = self._counts(name, pair_cols, n_docs, n_cols)
+            lengths = np.asarray(counts.sum(axis=1)).ravel().astype(np.float64)
+            avg = lengths.mean() or 1.0
+            norm = 1.0 - FIELD_B[name] + FIELD_B[name] * lengths / avg
+            scaled = sp.diags(FIELD_BOOSTS[name] / norm) @ counts
+            tfp = scaled if tfp is None else tfp + scaled
+        tfp = tfp.tocsc()
+        df = np.diff(tfp.indptr)
+        idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
+        cols = np.repeat(np.arange(n_cols), df)
+        tfp.data = (idf[cols] * tfp.data * (K1 + 1) / (K1 + tfp.data)).astype(np.float32)
+        keys = np.fromiter(pair_cols.keys(), dtype=np.int64, count=len(pair_cols))
+        order = np.argsort(keys)
+        pair_values = np.fromiter(pair_cols.values(), dtype=np.int32, count=len(pair_cols))
+        np.savez(
+            path, data=tfp.data, indices=tfp.indices.astype(np.int32), indptr=tfp.indptr.astype(np.int64),
+            shape=np.array(tfp.shape), idf=idf, df=df.astype(np.int32),
+            vocab=np.array(list(self.vocab), dtype=object).astype(str),
+            pair_keys=keys[order], pair_cols=pair_values[order],
+            ids=np.array(passage_ids, dtype=str), dup_of=_duplicates(dupkeys),
+        )
+
+    def _pair_columns(self, n_terms: int) -> dict[int, int]:
+        seen: dict[int, int] = {}
+        for name in FIELDS:
+            for ids in self.rows[name]:
+                for key in {pair_key(a, b) for a, b in zip(ids, ids[1:])}:
+                    seen[key] = seen.get(key, 0) + 1
+        kept = [k for k, n in seen.items() if n >= MIN_PAIR_DF]
+        return {k: n_terms + i for i, k in enumerate(kept)}
+
+    def _counts(self, name: str, pair_cols: dict[int, int], n_docs: int, n_cols: int) -> sp.csr_matrix:
+        indptr, indices = [0], []
+        for ids in self.rows[name]:
+            indices.extend(ids)
+            indices.extend(c for c in (pair_cols.get(pair_key(a, b)) for a, b in zip(ids, ids[1:])) if c is not None)
+            indptr.append(len(indices))
+        data = np.ones(len(indices), dtype=np.float32)
+        matrix = sp.csr_matrix((data, np.asarray(indices, dtype=np.int64), np.asarray(indptr)), shape=(n_docs, n_cols))
+        matrix.sum_duplicates()
+        return matrix
+
+
+def _duplicates(dupkeys: Sequence[str]) -> np.ndarray:
+    """For each passage, the row of an earlier passage with the same text, else -1."""
+    first: dict[str, int] = {}
+    out = np.full(len(dupkeys), -1, dtype=np.int32)
+    for row, key in enumerate(dupkeys):
+        if key in first:
+            out[row] = first[key]
+        else:
+            first[key] = row
+    return out
+
+
+class TermMatrix:
+    """The loaded weight matrix: term lookup and vectorised scoring."""
+
+    def __init__(self, path: Path) -> None:
+        with np.load(path, allow_pickle=False) as npz:
+            self.data = npz["data"]
+            self.indices = npz["indices"]
+            self.indptr = npz["indptr"]
+            self.n_docs = int(npz["shape"][0])
+            self.idf = npz["idf"]
+            self.df = npz["df"]
+            self.term_ids = {t: i for i, t in enumerate(npz["vocab"].tolist())}
+            self.pair_keys = npz["pair_keys"]
+            self.pair_cols = npz["pair_cols"]
+            self.passage_ids = npz["ids"].tolist()
+            self.dup_of = npz["dup_of"]
+        self.max_idf = float(math.log(1.0 + (self.n_docs + 0.5) / 0.5))
+
+    def column(self, term: str) -> int | None:
+        return self.term_ids.get(term)
+
+    def pair_column(self, left: str, right: str) -> int | None:
+        a, b = self.term_ids.get(left), self.term_ids.get(right)
+        if a is None or b is None:
+            return None
+        key = pair_key(a, b)
+        at = int(np.searchsorted(self.pair_keys, key))
+        if at < len(self.pair_keys) and self.pair_keys[at] == key:
+            return int(self.pair_cols[at])
+        return None
+
+    def rows_of(self, col: int) -> tuple[np.ndarray, np.ndarray]:
+        start, end = self.indptr[col], self.indptr[col + 1]
+        return self.indices[start:end], self.data[start:end]
+
+    def score(self, cols: Sequence[int], weights: Sequence[float]) -> np.ndarray:
+        """Weighted sum of the given columns for every passage (dense, one float per passage)."""
+        if not cols:
+            return np.zeros(self.n_docs, dtype=np.float32)
+        parts = [self.rows_of(c) for c in cols]
+        rows = np.concatenate([r for r, _ in parts])
+        vals = np.concatenate([d * w for (_, d), w in zip(parts, weights)])
+        return np.bincount(rows, weights=vals, minlength=self.n_docs)
+
+    def coverage(self, groups: Sequence[tuple[Sequence[int], float]]) -> np.ndarray:
+        """Per passage, the summed weight of the groups (alternative columns) it matches."""
+        out = np.zeros(self.n_docs, dtype=np.float32)
+        for cols, weight in groups:
+            hit = np.zeros(self.n_docs, dtype=bool)
+            for c in cols:
+                hit[self.rows_of(c)[0]] = True
+            out += hit * np.float32(weight)
+        return out

@@ -1,0 +1,118 @@
+"""Keeps the served index current: opens the published version, notices a new one, falls back.
+
+Each request takes ``holder.current`` once and uses that LoadedIndex to the end, so a swap never
+changes an index under a request in flight. A version that fails to open is never served; if an
+older good version is on disk the service keeps answering from it and reports "degraded".
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .cache import ResultCache
+from .corpus import CorpusError
+from .indexer import BuildLockedError, build_index, current_version, list_versions, version_path
+from .settings import Settings
+from .models import SearchResults
+from .search import SearchRequest, search
+from .store import IndexUnavailable, LoadedIndex, open_version
+
+log = logging.getLogger("healthfaq.index")
+
+
+@dataclass
+class Served:
+    """The index in service and the cache of answers computed from it (dropped with it)."""
+    index: LoadedIndex
+    cache: ResultCache
+    loaded_at: float
+
+    def search(self, request: SearchRequest, use_cache: bool = True) -> SearchResults:
+        key = (" ".join(request.q.lower().split()), request.limit, request.offset, request.article, request.prefix)
+        if use_cache:
+            cached = self.cache.get(key)
+            if cached is not None:
+                return cached  # type: ignore[return-value]
+        results = search(self.index, request)
+        if use_cache:
+            self.cache.put(key, results)
+        return results
+
+
+class IndexHolder:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.index_dir = Path(settings.index_dir)
+        self._served: Served | None = None
+        self._lock = threading.Lock()
+        self.status = "starting"
+        self.problem: str | None = None
+        self._building = False
+
+    @property
+    def served(self) -> Served | None:
+        return self._served
+
+    @property
+    def current(self) -> LoadedIndex | None:
+        served = self._served
+        return served.index if served else None
+
+    def refresh(self) -> bool:
+        """Load the published version if it is not the one served. True when something changed."""
+        with self._lock:
+            wanted = current_version(self.index_dir)
+            served = self._served
+            if wanted is None:
+                if served is None:
+                    self.status, self.problem = "starting", "no index has been built yet"
+                return False
+            if served is not None and served.index.version == wanted:
+                return False
+            try:
+                self._swap(open_version(version_path(self.index_dir, wanted)))
+                self.status, self.problem = "ok", None
+                return True
+            except IndexUnavailable as exc:
+                log.error("index version %s cannot be served: %s", wanted, exc)
+                self.problem = str(exc)
+                if served is None:
+                    return self._fall_back(exclude=wanted)
+                self.status = "degraded"
+                return False
+
+    def _fall_back(self, exclude: str) -> bool:
+        for name in reversed(list_versions(self.index_dir)):
+            if name == exclude:
+                continue
+            try:
+                self._swap(open_version(version_path(self.index_dir, name)))
+            except IndexUnavailable:
+                continue
+            self.status = "degraded"
+            return True
+        self.status = "degraded" if self._served else "starting"
+        return False
+
+    def _swap(self, index: LoadedIndex) -> None:
+        self._served = Served(index=index, cache=ResultCache(self.settings.result_cache_size),
+                              loaded_at=time.time())
+        log.info("serving index version %s (%d passages)", index.version, index.passage_count)
+
+    def build_if_missing(self) -> None:
+        """First start with no index: build one from the corpus (another worker may be doing it)."""
+        if current_version(self.index_dir) is not None or not self.settings.build_if_missing:
+            return
+        self._building = True
+        try:
+            build_index(self.settings.corpus_path, self.index_dir)
+        except BuildLockedError:
+            log.info("another process is building the index; waiting for it")
+        except CorpusError as exc:
+            self.problem = f"cannot build the index: {exc}"
+            log.error(self.problem)
+        finally:
+            self._building = False

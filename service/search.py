@@ -1,0 +1,82 @@
+"""The one search function the API, the HTML page and the CLI all call.
+
+question -> QueryPlan (question.py) -> first-pass scores over every passage (ranking.py) ->
+score floor, coverage bonus, duplicates collapsed -> the page of Hits with snippets and, when a
+warning sign is met, the publisher's care advice.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .models import CareAdvice, Hit, SearchResults
+from .question import plan_query
+from .schema import analyze
+from .snippets import snippet
+from .store import LoadedIndex
+
+# A passage must match query terms carrying at least this share of the question's
+# informativeness (idf mass, unknown words included) to be an answer at all.
+MIN_COVERAGE = 0.34
+# Passages matching more of what was asked rise above ones repeating one word.
+COVERAGE_BONUS = 1.0
+MAX_LIMIT = 50
+# offset + limit may not pass this: deep pages cost work and nobody reads them.
+MAX_WINDOW = 500
+CARE_FROM_TOP = 3
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    q: str
+    limit: int = 10
+    offset: int = 0
+    article: str | None = None
+    prefix: bool = False
+
+
+def search(index: LoadedIndex, request: SearchRequest) -> SearchResults:
+    """Ranked passages for a free-text question; never raises on any text."""
+    started = time.perf_counter()
+    plan = plan_query(request.q, index, prefix=request.prefix)
+    rows, scores = _ranked_rows(index, plan, request.article)
+    total = len(rows)
+    page = rows[request.offset:request.offset + request.limit]
+    hits = tuple(Hit(passage=index.passages[r], score=float(scores[r]),
+                     snippet=snippet(index.passages[r].text, plan.highlight)) for r in page)
+    care = _care_advice(index, plan, rows, scores)
+    return SearchResults(query=request.q, total=total, hits=hits,
+                         took_ms=(time.perf_counter() - started) * 1000.0,
+                         did_you_mean=plan.did_you_mean, care_advice=care)
+
+
+def _ranked_rows(index: LoadedIndex, plan, article: str | None) -> tuple[np.ndarray, np.ndarray]:
+    matrix = index.matrix
+    if not plan.cols or plan.total_mass <= 0:
+        return np.empty(0, dtype=np.int64), np.empty(0)
+    scores = matrix.score(plan.cols, plan.weights)
+    covered = matrix.coverage([(g.cols, g.mass) for g in plan.groups]) / plan.total_mass
+    scores = scores * (1.0 + COVERAGE_BONUS * covered)
+    eligible = (covered >= MIN_COVERAGE) & (scores > 0)
+    if article is not None:
+        start, end = index.article_rows.get(article, (0, 0))
+        inside = np.zeros(matrix.n_docs, dtype=bool)
+        inside[start:end] = True
+        eligible &= inside
+    else:
+        eligible &= matrix.dup_of < 0  # near-identical passages collapse to their first copy
+    candidates = np.flatnonzero(eligible)
+    order = np.lexsort((candidates, -scores[candidates]))
+    return candidates[order[:MAX_WINDOW]], scores
+
+
+def _care_advice(index: LoadedIndex, plan, rows: np.ndarray, scores: np.ndarray) -> tuple[CareAdvice, ...]:
+    if not index.care.signs:
+        return ()
+    # Only strong top answers speak for the question, not a weak third match.
+    top = [r for r in rows[:CARE_FROM_TOP] if scores[r] >= 0.5 * scores[rows[0]]]
+    passage_stems = [analyze(index.passages[r].text) for r in top]
+    rows = index.care.rows_for(plan.question_stems, passage_stems)
+    return tuple(CareAdvice(passage=index.passages[r]) for r in rows)

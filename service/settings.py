@@ -1,0 +1,79 @@
+"""One frozen settings object, built from HEALTHFAQ_* environment variables and CLI flags.
+
+This is the only module that reads the environment; everything else receives a Settings.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+_PREFIX = "HEALTHFAQ_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    index_dir: Path = Path("index")
+    corpus_path: Path = Path("corpus")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    # Cross-origin callers allowed to use the API (comma separated in the env); none by default.
+    cors_origins: tuple[str, ...] = ()
+    # Requests a worker works on at once before answering 503 instead of queueing without bound.
+    max_concurrency: int = 64
+    # Per-client requests per minute; 0 turns the limiter off.
+    rate_limit_per_minute: int = 0
+    # Seconds between checks of the index pointer for a newly published version.
+    reload_interval: float = 1.0
+    result_cache_size: int = 1024
+    # Operators may opt in to logging question text (off: questions are health data).
+    log_queries: bool = False
+    # Opt-in aggregation of zero-result questions for `healthfaq gaps`.
+    gaps_file: Path | None = None
+    build_if_missing: bool = True
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        """Settings from the environment, then explicit overrides (CLI flags) on top."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            raw = env.get(_PREFIX + f.name.upper())
+            if raw is not None and raw != "":
+                values[f.name] = _convert(f.name, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        for name in ("index_dir", "corpus_path", "gaps_file"):
+            if values.get(name) is not None:
+                values[name] = Path(values[name])
+        if isinstance(values.get("cors_origins"), str):
+            values["cors_origins"] = _split_origins(values["cors_origins"])
+        return cls(**values)
+
+    def with_changes(self, **changes: Any) -> "Settings":
+        return replace(self, **changes)
+
+
+def _split_origins(raw: str) -> tuple[str, ...]:
+    return tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+
+
+def _convert(name: str, raw: str) -> Any:
+    default = Settings.__dataclass_fields__[name].default
+    if name == "cors_origins":
+        return _split_origins(raw)
+    if name == "gaps_file":
+        return Path(raw)
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    if isinstance(default, Path):
+        return Path(raw)
+    return raw

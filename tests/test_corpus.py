@@ -1,0 +1,106 @@
+from pathlib import Path
+
+import pytest
+
+from service.corpus import CorpusError, load_articles, slugify
+from tests.conftest import CORPUS, DATA
+
+GOOD = """---
+title: A title
+slug: a-title
+kind: article
+---
+## First part
+
+Intro sentence:
+
+- item one
+- item two
+
+## First part
+
+Second text.
+"""
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    (folder / "articles").mkdir(exist_ok=True)
+    path = folder / "articles" / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_bundled_corpus_loads_with_six_articles():
+    articles = load_articles(CORPUS)
+    assert {a.kind for a in articles} == {"article", "summary"}
+    assert len(articles) == 6
+    main = next(a for a in articles if a.kind == "article")
+    headings = [s.heading for s in main.sections]
+    assert headings[0] == "Introduction" and "When to see a doctor" in headings
+    assert main.care_sections == ("when-to-see-a-doctor",)
+
+
+def test_no_site_chrome_in_corpus_articles():
+    text = "\n".join(p.read_text() for p in (CORPUS / "articles").glob("*.md"))
+    for chrome in ["University Avenue", "303 0740", "All Rights Reserved", "Your Healthy Gut", "logo-1",
+                   "share this content", "Latest articles", "Advisory board"]:
+        assert chrome not in text
+
+
+def test_markdown_lists_stay_with_their_sentence_and_repeated_headings_get_suffixes(tmp_path):
+    write(tmp_path, "a.md", GOOD)
+    [article] = load_articles(tmp_path)
+    assert [s.anchor for s in article.sections] == ["first-part", "first-part-2"]
+    block = article.sections[0].blocks[0]
+    assert block.text == "Intro sentence:" and block.items == ("item one", "item two")
+
+
+@pytest.mark.parametrize("text, line, reason", [
+    (GOOD.replace("title: A title\n", ""), 1, "title"),
+    (GOOD.replace("kind: article", "kind: [oops"), 4, "broken front matter"),
+    (GOOD.replace("kind: article", "kind: recipe"), 4, "unknown kind"),
+    (GOOD.split("## First part")[0], 6, "empty body"),
+    ("no front matter\n", 1, "front matter"),
+    (GOOD.replace("## First part\n\nIntro", "Stray text\n## First part\n\nIntro", 1), 6, "before the first"),
+])
+def test_malformed_articles_name_file_line_and_reason(tmp_path, text, line, reason):
+    path = write(tmp_path, "bad.md", text)
+    with pytest.raises(CorpusError) as caught:
+        load_articles(tmp_path)
+    assert caught.value.path == str(path)
+    assert caught.value.line == line
+    assert reason in caught.value.reason
+
+
+def test_duplicate_slug_is_rejected_with_the_second_file(tmp_path):
+    write(tmp_path, "a.md", GOOD)
+    second = write(tmp_path, "b.md", GOOD)
+    with pytest.raises(CorpusError) as caught:
+        load_articles(tmp_path)
+    assert caught.value.path == str(second) and caught.value.line == 3 and "duplicate slug" in caught.value.reason
+
+
+def test_jsonl_records_become_one_section_articles_with_ids_unchanged():
+    articles = load_articles(DATA / "medquad_sample.jsonl")
+    assert articles[0].slug == "CancerGov_0000001_1_1"
+    assert articles[0].url.startswith("https://")
+    assert all(len(a.sections) == 1 for a in articles)
+    # Same title on several lines: never merged.
+    titles = [a.title for a in articles]
+    assert len(articles) == 8 and len(set(titles)) < len(titles)
+
+
+def test_jsonl_errors_name_the_line(tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"id": "a", "title": "T", "text": "x"}\n{not json}\n', encoding="utf-8")
+    with pytest.raises(CorpusError) as caught:
+        load_articles(path)
+    assert caught.value.line == 2
+    path.write_text('{"id": "a", "title": "T", "text": "x"}\n{"id": "a", "title": "T", "text": "y"}\n')
+    with pytest.raises(CorpusError, match="duplicate id"):
+        load_articles(path)
+
+
+def test_slugify():
+    assert slugify("When to see a doctor") == "when-to-see-a-doctor"
+    assert slugify("Parkinson’s disease!") == "parkinsons-disease"
