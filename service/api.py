@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import time
 
+import anyio
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -11,6 +13,7 @@ from .jsonresponse import JSONResponse
 from .openapi import openapi_document
 from .params import search_request
 from .reloading import IndexHolder, Served
+from .suggest import suggest_params, suggester_for
 
 
 def holder_of(request: Request) -> IndexHolder:
@@ -31,6 +34,17 @@ async def search_endpoint(request: Request) -> Response:
     results = served.search(search)
     request.state.result_count = len(results.hits)
     return JSONResponse(results.to_dict())
+
+
+async def suggest_endpoint(request: Request) -> Response:
+    """Completions for a search box: titles, section headings and frequent phrases."""
+    served = served_or_503(request)
+    q, limit = suggest_params(request.query_params)
+    suggester = suggester_for(served.index, build=False)
+    if suggester is None:  # first call on this index version: build off the event loop
+        suggester = await anyio.to_thread.run_sync(suggester_for, served.index)
+    suggestions = suggester.suggest(q, limit)
+    return JSONResponse({"query": q, "suggestions": [s.to_dict() for s in suggestions]})
 
 
 async def healthz(request: Request) -> Response:

@@ -11,6 +11,7 @@ import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route("/", pages.search_page, methods=["GET", "HEAD"]),
         Route("/search", api.search_endpoint, methods=["GET", "HEAD"]),
+        Route("/suggest", api.suggest_endpoint, methods=["GET", "HEAD"]),
         Route("/articles/{slug}", pages.article_page, methods=["GET", "HEAD"]),
         Route("/healthz", api.healthz, methods=["GET", "HEAD"]),
         Route("/readyz", api.readyz, methods=["GET", "HEAD"]),
@@ -51,6 +53,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     middleware = [Middleware(RequestContextMiddleware, log_queries=settings.log_queries)]
+    if settings.cors_origins:
+        # Only the listed sites may call the API from their pages (the embeddable search box);
+        # with none listed no CORS header is sent and browsers keep other origins out.
+        middleware.append(Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                                     allow_methods=["GET"], expose_headers=["X-Request-ID"]))
     app = Starlette(
         routes=routes, middleware=middleware, lifespan=lifespan,
         exception_handlers={ApiError: handle_api_error, HTTPException: handle_http_exception,

@@ -237,8 +237,11 @@ def _jsonl_article(path: Path, number: int, line: str) -> Article:
     slug, title, text = record.get("id"), record.get("title"), record.get("text")
     if not isinstance(slug, str) or not _SLUG.match(slug):
         raise CorpusError(path, number, "'id' must be a non-empty string of letters, digits, '-', '_' or '.'")
+    if title is None or title == "":
+        # Real data sets have untitled records (14 in MedQuAD); the id is an honest stand-in.
+        title = slug
     if not isinstance(title, str) or not title.strip():
-        raise CorpusError(path, number, "missing or empty 'title'")
+        raise CorpusError(path, number, "'title' must be a non-empty string")
     if not isinstance(text, str) or not text.strip():
         raise CorpusError(path, number, "missing or empty 'text'")
     url = record.get("url") if isinstance(record.get("url"), str) and record.get("url") else None

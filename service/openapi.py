@@ -5,6 +5,7 @@ from functools import lru_cache
 
 from .params import DEFAULT_LIMIT, MAX_QUERY_CHARS
 from .search import MAX_LIMIT, MAX_WINDOW
+from .suggest import DEFAULT_SUGGESTIONS, MAX_SUGGEST_CHARS, MAX_SUGGESTIONS
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -47,6 +48,16 @@ _SEARCH_RESULTS = {
                         "description": "The publisher's 'see a doctor' passages when a warning sign is met"}}}
 
 
+_SUGGESTIONS = {
+    "type": "object", "required": ["query", "suggestions"], "properties": {
+        "query": {"type": "string"},
+        "suggestions": {"type": "array", "items": {
+            "type": "object", "required": ["text", "kind"], "properties": {
+                "text": {"type": "string", "description": "What to put in the search box (plain text)"},
+                "kind": {"type": "string", "enum": ["title", "section", "phrase"]},
+                "url": {"type": "string",
+                        "description": "For a title or section: the article, or its section, to open"}}}}}}
+
 def _param(name: str, schema: dict, description: str, required: bool = False) -> dict:
     return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
 
@@ -78,6 +89,20 @@ def openapi_document() -> dict:
                 "responses": {"200": {"description": "Ranked passages",
                                       "content": {"application/json": {"schema": _SEARCH_RESULTS}}},
                               **_error_responses(400, 404, 429, 503)}}},
+            "/suggest": {"get": {
+                "operationId": "suggest",
+                "summary": "Completions for a search box: article titles, section headings, frequent phrases",
+                "description": "Every typed word may match anywhere in a suggestion; the last one as a prefix "
+                               "unless followed by a space. Words may carry a typo. Cheap enough for every "
+                               "keystroke.",
+                "parameters": [
+                    _param("q", {"type": "string", "minLength": 1, "maxLength": MAX_SUGGEST_CHARS},
+                           "What has been typed so far", required=True),
+                    _param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_SUGGESTIONS,
+                                     "default": DEFAULT_SUGGESTIONS}, "Most suggestions to return")],
+                "responses": {"200": {"description": "Suggestions, best first",
+                                      "content": {"application/json": {"schema": _SUGGESTIONS}}},
+                              **_error_responses(400, 429, 503)}}},
             "/articles/{slug}": {"get": {
                 "operationId": "article", "summary": "An article as an HTML page, an id on every section",
                 "parameters": [{"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}],

@@ -32,8 +32,14 @@ since ago last past recently lately month months week weeks day days year years 
 yesterday morning also really very quite bit little lot lots some any anything something
 just still even now then there here what whats which who whom how why where was were been
 being do does did done get got getting go going gone went want wanted need needs think thought
-feel felt like noticed notice seem seems seemed happen happens happened having has had
+feel felt feeling like noticed notice seem seems seemed happen happens happened having has had
+read reading worry worried worrying concerned
 """.split())
+_CHATTER_STEMS = frozenset(stem(w) for w in CHATTER)
+
+
+def is_chatter(word: str) -> bool:
+    return word in CHATTER or stem(word) in _CHATTER_STEMS
 
 
 @dataclass
@@ -49,9 +55,14 @@ class QueryPlan:
     weights: list[float] = field(default_factory=list)
     groups: list[Group] = field(default_factory=list)
     unknown_mass: float = 0.0  # informativeness of words the index has never seen
+    unknown_words: int = 0
     highlight: set[str] = field(default_factory=set)
     question_stems: set[str] = field(default_factory=set)
     did_you_mean: str | None = None
+
+    @property
+    def term_count(self) -> int:
+        return len(self.groups) + self.unknown_words
 
     @property
     def total_mass(self) -> float:
@@ -80,7 +91,7 @@ def plan_query(text: str, index: LoadedIndex, prefix: bool = False) -> QueryPlan
     matrix = index.matrix
     spans = list(word_spans(clean_question(text)))
     words = [w for w, _, _ in spans]
-    content = [i for i, w in enumerate(words) if term_of(w) and w not in CHATTER]
+    content = [i for i, w in enumerate(words) if term_of(w) and not is_chatter(w)]
     if prefix and words and term_of(words[-1]) is None and len(words[-1]) >= 2:
         content.append(len(words) - 1)  # a half-typed last word may look like a stop word
     last = content[-1] if content else None
@@ -138,6 +149,7 @@ def _word_entry(plan: QueryPlan, index: LoadedIndex, word: str):
             return typed, [], matrix.max_idf / 2, None
         if not word.isdigit():  # ages and counts in a pasted message carry no topic
             plan.unknown_mass += matrix.max_idf
+            plan.unknown_words += 1
         return None
     cols: list[tuple[int, float]] = []
     mass = 0.0

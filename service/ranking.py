@@ -23,8 +23,9 @@ K1 = 1.2
 # Length normalisation per field: titles are short and repeated, so barely normalised.
 FIELD_B = {TITLE: 0.3, SECTION: 0.4, TEXT_FIELD: 0.75}
 FIELDS = (TITLE, SECTION, TEXT_FIELD)
-# A phrase pair must occur in at least this many passages to get a column of its own.
-MIN_PAIR_DF = 2
+# A phrase pair must occur in at least this many passages to get a column of its own
+# (pairs live in numpy arrays, not in the vocabulary dict, so even singletons are cheap).
+MIN_PAIR_DF = 1
 
 
 def pair_key(left: int, right: int) -> int:

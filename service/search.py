@@ -18,8 +18,10 @@ from .snippets import snippet
 from .store import LoadedIndex
 
 # A passage must match query terms carrying at least this share of the question's
-# informativeness (idf mass, unknown words included) to be an answer at all.
+# informativeness (idf mass, unknown words included) to be an answer at all. Past a few terms
+# the share required shrinks in proportion: a long message is not expected to be matched whole.
 MIN_COVERAGE = 0.34
+SHORT_QUESTION_TERMS = 4
 # Passages matching more of what was asked rise above ones repeating one word.
 COVERAGE_BONUS = 1.0
 MAX_LIMIT = 50
@@ -59,7 +61,8 @@ def _ranked_rows(index: LoadedIndex, plan, article: str | None) -> tuple[np.ndar
     scores = matrix.score(plan.cols, plan.weights)
     covered = matrix.coverage([(g.cols, g.mass) for g in plan.groups]) / plan.total_mass
     scores = scores * (1.0 + COVERAGE_BONUS * covered)
-    eligible = (covered >= MIN_COVERAGE) & (scores > 0)
+    required = MIN_COVERAGE * min(1.0, SHORT_QUESTION_TERMS / max(1, plan.term_count))
+    eligible = (covered >= required) & (scores > 0)
     if article is not None:
         start, end = index.article_rows.get(article, (0, 0))
         inside = np.zeros(matrix.n_docs, dtype=bool)

@@ -42,7 +42,9 @@ def _best_window(marked: list[bool], window: int) -> int:
         count += marked[start + window - 1] - marked[start - 1]
         if count > best:
             best, best_start = count, start
-    # Start a little before the first match so it reads in context.
-    if best_start:
-        best_start = max(0, best_start - 3)
-    return best_start
+    # Centre the matches in the window so they read in context.
+    hits = [i for i in range(best_start, best_start + window) if marked[i]]
+    if not hits:
+        return 0
+    slack = window - (hits[-1] - hits[0] + 1)
+    return max(0, min(len(marked) - window, hits[0] - slack // 2))

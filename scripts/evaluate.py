@@ -1,0 +1,152 @@
+"""Score the search against a question file, side by side with a plain BM25 baseline.
+
+    python scripts/evaluate.py --questions tests/data/seed_dev.jsonl [--index index]
+    python scripts/evaluate.py --questions ../shared/bench/medquad/dev_queries.jsonl --sample 1000 --index mq-index
+
+Seed format ({"query", "expect_any", "k", "forbid", "expect_empty"}): success@k, MRR@10 (rank of
+the first passage containing an expected phrase), chrome violations, non-empty answers to
+unanswerable questions.
+MedQuAD format ({"qid", "query", "relevant": [doc ids]}): documents ranked by their best passage;
+MRR@10, nDCG@10, success@1 and success@10, for ours and for the baseline in the same run. The
+baseline is a Whoosh index over the same passages with the same analyzer: one field holding title
+and passage text, Whoosh's BM25F defaults, the OR of the analysed terms, nothing else.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from whoosh import index as whoosh_index  # noqa: E402
+from whoosh.fields import ID, TEXT, Schema  # noqa: E402
+from whoosh.query import Or, Term  # noqa: E402
+
+from service.indexer import current_version, version_path  # noqa: E402
+from service.schema import HealthAnalyzer, analyze  # noqa: E402
+from service.search import SearchRequest, search  # noqa: E402
+from service.store import LoadedIndex, open_version  # noqa: E402
+
+K = 10
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--questions", type=Path, required=True)
+    parser.add_argument("--index", type=Path, default=Path("index"))
+    parser.add_argument("--sample", type=int, default=0, help="deterministic sample of N questions (0: all)")
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--baseline-dir", type=Path, help="where the baseline index is kept (reused)")
+    args = parser.parse_args()
+
+    name = current_version(args.index)
+    if name is None:
+        print(f"error: no index in {args.index}; build it first", file=sys.stderr)
+        return 1
+    index = open_version(version_path(args.index, name))
+    questions = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if args.sample and args.sample < len(questions):
+        questions = random.Random(args.seed).sample(questions, args.sample)
+    engines = {"ours": lambda q: [h.passage for h in search(index, SearchRequest(q=q, limit=50)).hits]}
+    if not args.no_baseline:
+        baseline = PlainBaseline(index, args.baseline_dir or Path(tempfile.gettempdir()) / f"healthfaq-baseline-{name}")
+        engines["plain BM25 baseline"] = baseline.passages
+    scorer = score_seed if "relevant" not in questions[0] else score_documents
+    rows = {label: scorer(run, questions) for label, run in engines.items()}
+    print(f"{len(questions)} questions from {args.questions} against {args.index} ({name}, "
+          f"{index.passage_count} passages)")
+    print_table(rows)
+    return 0
+
+
+class PlainBaseline:
+    """Whoosh with its defaults over the same passages: the yardstick, not a product."""
+
+    def __init__(self, index: LoadedIndex, folder: Path) -> None:
+        self.index = index
+        if not (folder / "DONE").exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            started = time.perf_counter()
+            ix = whoosh_index.create_in(str(folder), Schema(row=ID(stored=True), content=TEXT(analyzer=HealthAnalyzer())))
+            writer = ix.writer(limitmb=256)
+            for row, p in enumerate(index.passages):
+                writer.add_document(row=str(row), content=f"{p.article.title}\n{p.text}")
+            writer.commit()
+            (folder / "DONE").write_text("ok")
+            print(f"baseline index built in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        self.searcher = whoosh_index.open_dir(str(folder)).searcher()
+
+    def passages(self, q: str) -> list:
+        terms = list(dict.fromkeys(analyze(q)))
+        if not terms:
+            return []
+        hits = self.searcher.search(Or([Term("content", t) for t in terms]), limit=50)
+        return [self.index.passages[int(hit["row"])] for hit in hits]
+
+
+def score_documents(run, questions: list[dict]) -> dict:
+    rr, ndcg, s1, s10, took = [], [], [], [], []
+    for q in questions:
+        started = time.perf_counter()
+        passages = run(q["query"])
+        took.append((time.perf_counter() - started) * 1000)
+        docs = list(dict.fromkeys(p.article.slug for p in passages))[:K]
+        relevant = set(q["relevant"])
+        ranks = [i for i, d in enumerate(docs, start=1) if d in relevant]
+        rr.append(1 / ranks[0] if ranks else 0.0)
+        dcg = sum(1 / math.log2(r + 1) for r in ranks)
+        ideal = sum(1 / math.log2(r + 1) for r in range(1, min(len(relevant), K) + 1))
+        ndcg.append(dcg / ideal if ideal else 0.0)
+        s1.append(1.0 if ranks and ranks[0] == 1 else 0.0)
+        s10.append(1.0 if ranks else 0.0)
+    return {"MRR@10": _mean(rr), "nDCG@10": _mean(ndcg), "success@1": _mean(s1), "success@10": _mean(s10),
+            **_latency(took)}
+
+
+def score_seed(run, questions: list[dict]) -> dict:
+    graded = [q for q in questions if q.get("expect_any")]
+    hits_at_k, rr, chrome, noisy, took = [], [], 0, 0, []
+    for q in questions:
+        started = time.perf_counter()
+        passages = run(q["query"])
+        took.append((time.perf_counter() - started) * 1000)
+        texts = [" ".join(p.text.split()) for p in passages]
+        if q.get("expect_any"):
+            phrases = [" ".join(x.split()) for x in q["expect_any"]]
+            ranks = [i for i, t in enumerate(texts[:K], start=1) if any(x in t for x in phrases)]
+            hits_at_k.append(1.0 if ranks and ranks[0] <= q.get("k", 3) else 0.0)
+            rr.append(1 / ranks[0] if ranks else 0.0)
+        chrome += sum(1 for t in texts for f in q.get("forbid", []) if f in t)
+        noisy += 1 if q.get("expect_empty") and passages else 0
+    return {"success@k": _mean(hits_at_k), "MRR@10": _mean(rr), "graded": len(graded),
+            "chrome violations": chrome, "answered unanswerable": noisy, **_latency(took)}
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def _latency(took: list[float]) -> dict:
+    ordered = sorted(took)
+    return {"p50 ms": statistics.median(ordered), "p99 ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]}
+
+
+def print_table(rows: dict[str, dict]) -> None:
+    columns = list(next(iter(rows.values())))
+    print("| engine | " + " | ".join(columns) + " |")
+    print("|---|" + "---|" * len(columns))
+    for label, row in rows.items():
+        cells = [f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in columns]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,237 @@
+"""Search-box suggestions: article titles, section headings and frequent corpus phrases.
+
+Everything that does not depend on the typed text is computed once per index version (a
+``Suggester`` kept on the LoadedIndex), so a call costs a few set look-ups: the box may ask on
+every keystroke. Matching is per word, anywhere in the suggestion: the last typed word is a prefix
+("bel" finds "Sharp pulling pain in belly button"), and each word may carry a typo ("sialadenitus"
+finds "sialadenitis", "bellu" finds "belly").
+"""
+from __future__ import annotations
+
+import re
+import threading
+from bisect import bisect_left
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from .errors import ApiError
+from .models import Passage
+from .schema import STOP, normalize, word_spans
+from .spelling import max_distance
+from .store import LoadedIndex
+
+MAX_SUGGEST_CHARS = 200
+DEFAULT_SUGGESTIONS = 8
+MAX_SUGGESTIONS = 20
+PHRASE_WORDS = (1, 2, 3)
+# A run of words must occur in this many passages to be offered as a phrase; a single long word
+# (often the medical term someone half remembers, like "sialadenitis") is offered from one.
+PHRASE_MIN_PASSAGES = 2
+TERM_MIN_CHARS = 6
+MAX_PHRASES = 20_000
+# A one-letter prefix can match much of the vocabulary: consider only its most frequent words.
+MAX_EXPANSIONS = 400
+_KIND_ORDER = {"title": 0, "section": 1, "phrase": 2}
+# Phrases stop at sentence punctuation: "pain. Read" is not a phrase.
+_CLAUSE = re.compile(r"[.,;:!?()\[\]{}\"“”\n]+")
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    text: str
+    kind: str  # "title" | "section" | "phrase"
+    url: str | None = None
+
+    def to_dict(self) -> dict:
+        body: dict = {"text": self.text, "kind": self.kind}
+        if self.url is not None:
+            body["url"] = self.url
+        return body
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    suggestion: Suggestion
+    words: tuple[str, ...]
+    weight: int  # passages a phrase occurs in (0 for titles and headings)
+
+
+class Suggester:
+    """Suggestions of one index version; built once, then read-only and safe to share."""
+
+    def __init__(self, articles: Mapping[str, dict], passages: Iterable[Passage]) -> None:
+        self._candidates = _titles_and_sections(articles) + _phrases(passages)
+        postings: dict[str, set[int]] = defaultdict(set)
+        for at, candidate in enumerate(self._candidates):
+            for word in candidate.words:
+                postings[word].add(at)
+        self._postings = dict(postings)
+        self._vocab = sorted(postings)
+        # Words cut to each length: a typo in a prefix is found among prefixes of that length.
+        cut: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        for word in self._vocab:
+            for length in range(4, len(word) + 1):
+                cut[length][word[:length]].append(word)
+        self._cut = {length: dict(heads) for length, heads in cut.items()}
+
+    def suggest(self, q: str, limit: int = DEFAULT_SUGGESTIONS) -> list[Suggestion]:
+        """Up to ``limit`` suggestions for what is typed so far, best first; [] when nothing fits."""
+        typed = [w for w, _, _ in word_spans(q)]
+        if not typed:
+            return []
+        # While a word is being typed it is a prefix; after a space or punctuation it is whole.
+        prefix = typed.pop() if q[-1:].isalnum() else None
+        wanted = [w for w in typed if w not in STOP] or typed
+        matches = [self._whole_word(w) for w in wanted]
+        if prefix is not None:
+            matches.append(self._prefix(prefix))
+        sets = [(self._union(exact), self._union(exact | near)) for exact, near in matches]
+        found = set.intersection(*(either for _, either in sets))
+        leading = matches[0][0] | matches[0][1]
+        candidates = self._candidates
+
+        def rank(at: int) -> tuple:
+            candidate = candidates[at]
+            return (any(at not in exact for exact, _ in sets),  # a typo was needed
+                    bool(candidate.words) and candidate.words[0] not in leading,  # not at the start
+                    _KIND_ORDER[candidate.suggestion.kind], -candidate.weight,
+                    len(candidate.suggestion.text), candidate.suggestion.text)
+
+        seen: set[str] = set()
+        out: list[Suggestion] = []
+        for at in sorted(found, key=rank):
+            suggestion = candidates[at].suggestion
+            key = " ".join(suggestion.text.lower().split())
+            if key not in seen:
+                seen.add(key)
+                out.append(suggestion)
+                if len(out) == limit:
+                    break
+        return out
+
+    def _whole_word(self, word: str) -> tuple[set[str], set[str]]:
+        """Indexed words this typed word begins, and words within its typo distance."""
+        exact = set(self._words_from(word))
+        near: set[str] = set()
+        limit = max_distance(word)
+        if limit and word.isalpha():
+            near = {w for w, _, _ in process.extract(word, self._vocab, scorer=OSA.distance,
+                                                     score_cutoff=limit, limit=MAX_EXPANSIONS)}
+        return exact, near - exact
+
+    def _prefix(self, prefix: str) -> tuple[set[str], set[str]]:
+        """Words starting with the prefix, and words whose start is within its typo distance."""
+        exact = set(self._words_from(prefix))
+        near: set[str] = set()
+        limit = max_distance(prefix)
+        heads = self._cut.get(len(prefix))
+        if limit and heads and prefix.isalpha():
+            close = process.extract(prefix, list(heads), scorer=OSA.distance, score_cutoff=limit,
+                                    limit=MAX_EXPANSIONS)
+            near = {w for head, _, _ in close for w in heads[head]}
+        return exact, near - exact
+
+    def _words_from(self, prefix: str) -> list[str]:
+        start = bisect_left(self._vocab, prefix)
+        found = []
+        for word in self._vocab[start:]:
+            if not word.startswith(prefix):
+                break
+            found.append(word)
+        if len(found) > MAX_EXPANSIONS:
+            found.sort(key=lambda w: -len(self._postings[w]))
+            found = found[:MAX_EXPANSIONS]
+        return found
+
+    def _union(self, words: Iterable[str]) -> set[int]:
+        out: set[int] = set()
+        for word in words:
+            out |= self._postings.get(word, set())
+        return out
+
+
+_LOCK = threading.Lock()
+
+
+def suggester_for(index: LoadedIndex, build: bool = True) -> Suggester | None:
+    """The index's Suggester, built on first use and kept on the index (dropped with it).
+
+    With ``build=False`` returns None instead of building (callers move the build off the loop).
+    """
+    suggester = vars(index).get("_suggester")
+    if suggester is None and build:
+        with _LOCK:
+            suggester = vars(index).get("_suggester")
+            if suggester is None:
+                suggester = Suggester(index.articles, index.passages)
+                vars(index)["_suggester"] = suggester
+    return suggester
+
+
+def suggest_params(params: Mapping[str, str]) -> tuple[str, int]:
+    """(q, limit) from a query string, with the same error codes as /search."""
+    q = params.get("q")
+    if q is None or not q.strip():
+        raise ApiError(400, "missing_query", "the 'q' parameter is required and must not be blank")
+    if len(q) > MAX_SUGGEST_CHARS:
+        raise ApiError(400, "query_too_long", f"'q' is {len(q)} characters; the limit is {MAX_SUGGEST_CHARS}")
+    raw = (params.get("limit") or "").strip()
+    if not raw:
+        return q, DEFAULT_SUGGESTIONS
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 3 and 1 <= int(raw) <= MAX_SUGGESTIONS):
+        raise ApiError(400, "invalid_parameter", f"'limit' must be an integer between 1 and {MAX_SUGGESTIONS}")
+    return q, int(raw)
+
+
+def _article_link(meta: dict, anchor: str | None = None) -> str:
+    base = meta.get("url") or f"/articles/{meta['slug']}"
+    return f"{base}#{anchor}" if anchor else base
+
+
+def _titles_and_sections(articles: Mapping[str, dict]) -> list[_Candidate]:
+    out: list[_Candidate] = []
+    # A heading several articles share ("Summary") says nothing about any one of them.
+    heading_articles = Counter(normalize(s["heading"]) for meta in articles.values()
+                               for s in {normalize(s["heading"]): s for s in meta.get("sections", [])}.values())
+    for meta in articles.values():
+        title = meta["title"]
+        out.append(_Candidate(Suggestion(title, "title", _article_link(meta)), _words(title), 0))
+        for section in meta.get("sections", []):
+            heading = section["heading"]
+            if heading_articles[normalize(heading)] > 1 or normalize(heading) == normalize(title):
+                continue
+            out.append(_Candidate(Suggestion(heading, "section", _article_link(meta, section["anchor"])),
+                                  _words(heading), 0))
+    return out
+
+
+def _phrases(passages: Iterable[Passage]) -> list[_Candidate]:
+    """Runs of 1-3 words, not starting or ending with a stop word, seen in several passages."""
+    counts: Counter[tuple[str, ...]] = Counter()
+    for passage in passages:
+        seen: set[tuple[str, ...]] = set()
+        for clause in _CLAUSE.split(passage.text):
+            run = [w for w, _, _ in word_spans(clause)]
+            for n in PHRASE_WORDS:
+                for start in range(len(run) - n + 1):
+                    gram = tuple(run[start:start + n])
+                    if _good_phrase(gram):
+                        seen.add(gram)
+        counts.update(seen)
+    common = [(gram, df) for gram, df in counts.most_common(MAX_PHRASES)
+              if df >= PHRASE_MIN_PASSAGES or (len(gram) == 1 and len(gram[0]) >= TERM_MIN_CHARS)]
+    return [_Candidate(Suggestion(" ".join(gram), "phrase"), gram, df) for gram, df in common]
+
+
+def _good_phrase(gram: tuple[str, ...]) -> bool:
+    if gram[0] in STOP or gram[-1] in STOP:
+        return False
+    return all(len(w) >= 3 or w in STOP for w in gram) and not any(w.isdigit() for w in gram)
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(w for w, _, _ in word_spans(text))

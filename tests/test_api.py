@@ -1,0 +1,83 @@
+"""The JSON API through Starlette's TestClient, lifespan included."""
+import pytest
+
+
+def test_search_returns_the_documented_shape(client):
+    body = client.get("/search", params={"q": "wet dreams", "limit": 3}).json()
+    assert set(body) == {"query", "total", "results", "took_ms", "did_you_mean", "care_advice"}
+    assert body["query"] == "wet dreams" and body["total"] >= 1
+    hit = body["results"][0]
+    assert set(hit) == {"id", "article", "section", "text", "snippet", "score", "url"}
+    assert set(hit["article"]) == {"slug", "title", "url"}
+    assert hit["url"] == f"/articles/{hit['article']['slug']}#during-sleep"
+    assert "Nocturnal ejaculation" in hit["text"]
+
+
+def test_section_links_land_on_real_text(client):
+    hit = client.get("/search", params={"q": "multiple sclerosis"}).json()["results"][0]
+    path, anchor = hit["url"].split("#")
+    page = client.get(path)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert f'id="{anchor}"' in page.text
+    assert "multiple sclerosis" in page.text
+
+
+@pytest.mark.parametrize("params, status, code", [
+    ({}, 400, "missing_query"),
+    ({"q": "   "}, 400, "missing_query"),
+    ({"q": "x" * 2001}, 400, "query_too_long"),
+    ({"q": "semen", "limit": "0"}, 400, "invalid_parameter"),
+    ({"q": "semen", "limit": "51"}, 400, "invalid_parameter"),
+    ({"q": "semen", "limit": "ten"}, 400, "invalid_parameter"),
+    ({"q": "semen", "offset": "-1"}, 400, "invalid_parameter"),
+    ({"q": "semen", "offset": "499", "limit": "2"}, 400, "invalid_parameter"),
+    ({"q": "semen", "offset": "1e3"}, 400, "invalid_parameter"),
+    ({"q": "semen", "prefix": "maybe"}, 400, "invalid_parameter"),
+    ({"q": "semen", "article": "no-such-article"}, 404, "unknown_article"),
+])
+def test_bad_parameters_get_a_clear_json_error(client, params, status, code):
+    response = client.get("/search", params=params)
+    assert response.status_code == status
+    error = response.json()["error"]
+    assert error["code"] == code and error["message"]
+    assert error["request_id"] == response.headers["x-request-id"]
+
+
+def test_2000_characters_is_still_accepted(client):
+    assert client.get("/search", params={"q": "semen " * 333 + "ab"}).status_code == 200
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
+def test_wrong_method_is_405_json(client, method):
+    response = client.request(method, "/search?q=semen")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_unknown_path_and_article_are_404_json(client):
+    assert client.get("/nope").json()["error"]["code"] == "not_found"
+    response = client.get("/articles/nope")
+    assert response.status_code == 404 and response.json()["error"]["code"] == "unknown_article"
+
+
+def test_healthz_and_readyz(client):
+    health = client.get("/healthz").json()
+    assert health["status"] == "ok" and health["passages"] > 10
+    assert client.get("/readyz").status_code == 200
+
+
+def test_openapi_documents_the_endpoints(client):
+    doc = client.get("/openapi.json").json()
+    assert doc["openapi"].startswith("3.")
+    for path in ["/search", "/articles/{slug}", "/healthz"]:
+        assert path in doc["paths"]
+    names = {p["name"] for p in doc["paths"]["/search"]["get"]["parameters"]}
+    assert {"q", "limit", "offset", "article", "prefix"} <= names
+
+
+def test_security_headers_on_every_response(client):
+    for path in ["/", "/search?q=semen", "/nope"]:
+        headers = client.get(path).headers
+        assert "script-src 'self'" in headers["content-security-policy"]
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"]

@@ -1,0 +1,28 @@
+"""End to end against a real uvicorn on a free loopback port."""
+import httpx
+
+from service.indexer import build_index, current_version, list_versions
+from tests.conftest import CORPUS
+
+
+def test_real_server_answers_and_survives_a_rebuild(live_server, tmp_path):
+    url = live_server.url
+    first = httpx.get(url + "/search", params={"q": "prostate cancer symptoms"}, timeout=10)
+    assert first.status_code == 200, live_server.output()
+    hit = first.json()["results"][0]
+    assert "prostate" in hit["text"].lower()
+    page = httpx.get(url + hit["url"].split("#")[0], timeout=10)
+    assert f'id="{hit["url"].split("#")[1]}"' in page.text
+
+    index_dir = tmp_path / "index"
+    before = current_version(index_dir)
+    build_index(CORPUS, index_dir)
+    after = current_version(index_dir)
+    assert after != before and len(list_versions(index_dir)) >= 2
+    statuses = set()
+    for _ in range(40):  # requests keep succeeding while the service switches
+        statuses.add(httpx.get(url + "/search", params={"q": "kegel"}, timeout=10).status_code)
+        if httpx.get(url + "/healthz", timeout=10).json().get("version") == after:
+            break
+    assert statuses == {200}
+    assert httpx.get(url + "/healthz", timeout=10).json()["version"] == after, live_server.output()
