@@ -1,6 +1,7 @@
 """HTML pages (Jinja2, autoescaped): the search page and each article with its section anchors."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,21 @@ from .params import search_request
 TEMPLATES = Jinja2Templates(env=Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True)))
+_SAFE_LINK = re.compile(r"^(https?://|/(?!/))", re.IGNORECASE)
+
+
+def safe_link(url: str | None, slug: str) -> str:
+    """``url`` when it is a web address or one of our paths, else this service's article page.
+
+    Escaping cannot make a ``javascript:`` address harmless, so a link we did not make is checked.
+    """
+    if url and _SAFE_LINK.match(url):
+        return url
+    fragment = url.rsplit("#", 1)[1] if url and "#" in url else ""
+    return f"/articles/{slug}" + (f"#{fragment}" if fragment else "")
+
+
+TEMPLATES.env.filters["safe_link"] = safe_link
 
 
 @dataclass(frozen=True)
@@ -34,7 +50,8 @@ class SectionView:
 
 async def search_page(request: Request) -> Response:
     """Server-rendered results: works without JavaScript, and every search has a URL."""
-    context: dict = {"q": request.query_params.get("q", ""), "results": None, "error": None}
+    context: dict = {"q": request.query_params.get("q", ""), "results": None, "error": None,
+                     "offset": 0, "next_offset": None}
     if context["q"].strip():
         served = served_or_503(request)
         try:
@@ -42,8 +59,11 @@ async def search_page(request: Request) -> Response:
         except ApiError as exc:
             context["error"] = exc.message
             return TEMPLATES.TemplateResponse(request, "search.html", context, status_code=exc.status)
-        context["results"] = served.search(search).to_dict()
-        context["request_params"] = search
+        results = served.search(search).to_dict()
+        context["results"] = results
+        context["offset"] = search.offset
+        shown = search.offset + len(results["results"])
+        context["next_offset"] = shown if shown < results["total"] else None
     return TEMPLATES.TemplateResponse(request, "search.html", context)
 
 

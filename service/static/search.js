@@ -1,0 +1,260 @@
+// Search as you type on the search page. The server-rendered form and results work without this
+// file; with it, the input becomes an ARIA combobox whose popup is a grid of results (a grid, not
+// a listbox, because each result holds a link and a "Copy with citation" button).
+//
+// Corpus text only ever reaches the page as text nodes: the API's snippet (HTML-escaped, with only
+// our <mark> tags) is split on those tags and rebuilt node by node, never assigned as HTML.
+"use strict";
+
+(() => {
+  const PAGE_SIZE = 10;
+  const DEBOUNCE_MS = 150;
+  const form = document.getElementById("search-form");
+  const input = document.getElementById("q");
+  const area = document.getElementById("results");
+  const status = document.getElementById("search-status");
+  if (!form || !input || !area || !status) return;
+
+  document.documentElement.classList.add("js");
+  input.setAttribute("role", "combobox");
+  input.setAttribute("aria-autocomplete", "list");
+  input.setAttribute("aria-haspopup", "grid");
+  input.setAttribute("aria-controls", "result-list");
+  input.setAttribute("aria-expanded", "false");
+
+  let timer = 0;
+  let inFlight = null;
+  let active = -1;
+  let state = null; // {q, prefix, total, shown}
+
+  // --- Rendering ------------------------------------------------------------------------------
+
+  const ENTITIES = { "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#x27;": "'", "&#39;": "'" };
+  const unescape = (text) => text.replace(/&(?:amp|lt|gt|quot|#x27|#39);/g, (e) => ENTITIES[e]);
+
+  function snippetNodes(snippet) {
+    const out = document.createDocumentFragment();
+    let marked = false;
+    for (const part of snippet.split(/(<mark>|<\/mark>)/)) {
+      if (part === "<mark>") marked = true;
+      else if (part === "</mark>") marked = false;
+      else if (part) {
+        const text = document.createTextNode(unescape(part));
+        if (marked) {
+          const mark = document.createElement("mark");
+          mark.append(text);
+          out.append(mark);
+        } else out.append(text);
+      }
+    }
+    return out;
+  }
+
+  // Only web addresses and our own paths become links; anything else (javascript:, data:) is
+  // replaced by this service's page for the article.
+  function safeLink(url, slug) {
+    if (typeof url === "string" && /^(https?:\/\/|\/(?!\/))/i.test(url)) return url;
+    const hash = typeof url === "string" && url.includes("#") ? url.slice(url.lastIndexOf("#")) : "";
+    return "/articles/" + encodeURIComponent(slug) + hash;
+  }
+
+  function el(tag, props = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(props)) {
+      if (key === "class") node.className = value;
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, value);
+    }
+    node.append(...children);
+    return node;
+  }
+
+  function resultRow(result, number) {
+    const href = safeLink(result.url, result.article.slug);
+    const copy = el("button", { type: "button", class: "copy", onclick: () => copyCitation(result, href, copy) },
+      "Copy with citation");
+    const cell = el("div", { role: "gridcell", id: "result-" + number, class: "result-cell", "aria-selected": "false" },
+      el("a", { class: "result-link", href },
+        el("span", { class: "result-title" }, result.article.title), " ",
+        el("span", { class: "result-section" }, result.section)),
+      el("p", { class: "snippet" }, snippetNodes(result.snippet)),
+      copy);
+    cell.addEventListener("mousemove", () => setActive(number, false));
+    return el("div", { role: "row", class: "result" }, cell);
+  }
+
+  function careBlock(care) {
+    const aside = el("aside", { class: "care", "aria-label": "When to see a doctor" });
+    for (const c of care) {
+      aside.append(el("h2", {}, c.section), el("p", { class: "care-text" }, c.text),
+        el("p", { class: "care-source" },
+          el("a", { href: safeLink(c.url, c.article.slug) }, c.article.title + " — " + c.section)));
+    }
+    return aside;
+  }
+
+  function render(data, append) {
+    if (!append) {
+      area.replaceChildren();
+      active = -1;
+      input.removeAttribute("aria-activedescendant");
+      if (data.did_you_mean) {
+        const link = el("a", { href: "/?q=" + encodeURIComponent(data.did_you_mean) }, data.did_you_mean);
+        link.addEventListener("click", (event) => {
+          event.preventDefault();
+          input.value = data.did_you_mean;
+          input.focus();
+          runSearch(false);
+        });
+        area.append(el("p", { class: "did-you-mean" }, "Did you mean ", link, "?"));
+      }
+      if (data.care_advice && data.care_advice.length) area.append(careBlock(data.care_advice));
+      area.append(el("div", { id: "result-list", role: "grid", class: "results", "aria-label": "Search results" }));
+    }
+    const list = document.getElementById("result-list");
+    const start = append ? state.shown : 0;
+    data.results.forEach((result, i) => list.append(resultRow(result, start + i)));
+    state.shown = start + data.results.length;
+    state.total = data.total;
+    list.hidden = state.shown === 0;
+    input.setAttribute("aria-expanded", String(state.shown > 0));
+
+    area.querySelector(".load-more")?.remove();
+    if (state.shown === 0) {
+      area.append(el("div", { class: "empty" }, el("p", {}, "No passage answers “" + data.query + "”."),
+        el("p", {}, "Try other words, fewer words, or describe the symptom the way you would to a friend.")));
+    } else if (state.shown < state.total) {
+      area.append(el("button", { type: "button", class: "load-more", onclick: loadMore }, "Load more results"));
+    }
+    const plural = data.total === 1 ? "" : "s";
+    status.textContent = `${data.total} result${plural} in ${data.took_ms.toFixed(1)} ms`;
+  }
+
+  function clearResults() {
+    area.replaceChildren();
+    status.textContent = "";
+    state = null;
+    active = -1;
+    input.removeAttribute("aria-activedescendant");
+    input.setAttribute("aria-expanded", "false");
+  }
+
+  // --- Requests -------------------------------------------------------------------------------
+
+  async function fetchResults(q, prefix, offset) {
+    if (inFlight) inFlight.abort(); // a newer keystroke makes the older answer useless
+    inFlight = new AbortController();
+    const params = new URLSearchParams({ q, limit: String(PAGE_SIZE), offset: String(offset) });
+    if (prefix) params.set("prefix", "true");
+    const response = await fetch("/search?" + params, { signal: inFlight.signal, headers: { Accept: "application/json" } });
+    const body = await response.json();
+    if (!response.ok) throw new Error(body.error ? body.error.message : "search failed");
+    return body;
+  }
+
+  async function runSearch(prefix) {
+    const q = input.value;
+    window.clearTimeout(timer);
+    if (!q.trim()) {
+      if (inFlight) inFlight.abort();
+      clearResults();
+      history.replaceState(null, "", "/");
+      return;
+    }
+    try {
+      const data = await fetchResults(q, prefix, 0);
+      state = { q, prefix, total: 0, shown: 0 };
+      render(data, false);
+      history.replaceState(null, "", "/?q=" + encodeURIComponent(q));
+    } catch (error) {
+      if (error.name !== "AbortError") status.textContent = "Search failed: " + error.message;
+    }
+  }
+
+  async function loadMore() {
+    if (!state) return;
+    try {
+      const data = await fetchResults(state.q, state.prefix, state.shown);
+      const first = state.shown;
+      render(data, true);
+      document.querySelector(`#result-${first} .result-link`)?.focus();
+    } catch (error) {
+      if (error.name !== "AbortError") status.textContent = "Search failed: " + error.message;
+    }
+  }
+
+  // --- Copy with citation ---------------------------------------------------------------------
+
+  async function copyCitation(result, href, button) {
+    const link = new URL(href, window.location.href).href;
+    const text = `${result.text}\n\n— ${result.article.title}, ${result.section}: ${link}`;
+    let copied = false;
+    try {
+      await navigator.clipboard.writeText(text);
+      copied = true;
+    } catch {
+      copied = copyWithSelection(text); // no clipboard API (plain http, older browsers)
+    }
+    button.textContent = copied ? "Copied" : "Copy failed";
+    status.textContent = copied ? "Passage and citation copied" : "Could not copy; select the text instead";
+    window.setTimeout(() => { button.textContent = "Copy with citation"; }, 2000);
+  }
+
+  function copyWithSelection(text) {
+    const area = el("textarea", { class: "offscreen", readonly: "", "aria-hidden": "true" });
+    area.value = text;
+    document.body.append(area);
+    area.select();
+    let ok = false;
+    try { ok = document.execCommand("copy"); } catch { ok = false; }
+    area.remove();
+    return ok;
+  }
+
+  // --- Keyboard -------------------------------------------------------------------------------
+
+  function setActive(index, scroll = true) {
+    const cells = area.querySelectorAll('[role="gridcell"]');
+    cells.forEach((cell) => { cell.classList.remove("active"); cell.setAttribute("aria-selected", "false"); });
+    active = Math.max(-1, Math.min(index, cells.length - 1));
+    if (active < 0) {
+      input.removeAttribute("aria-activedescendant");
+      return;
+    }
+    const cell = cells[active];
+    cell.classList.add("active");
+    cell.setAttribute("aria-selected", "true");
+    input.setAttribute("aria-activedescendant", cell.id);
+    if (scroll) cell.scrollIntoView({ block: "nearest" });
+  }
+
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      if (!state || state.shown === 0) return;
+      event.preventDefault();
+      setActive(active + (event.key === "ArrowDown" ? 1 : -1));
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      const link = active >= 0 ? document.querySelector(`#result-${active} .result-link`) : null;
+      if (link) window.location.assign(link.href);
+      else runSearch(false);
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      input.value = "";
+      runSearch(false);
+    }
+  });
+
+  input.addEventListener("input", () => {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(() => runSearch(true), DEBOUNCE_MS);
+  });
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    runSearch(false);
+  });
+
+  // A shared URL (/?q=...) was rendered by the server; take it over so keys and copy work.
+  if (input.value.trim() && !new URLSearchParams(window.location.search).has("offset")) runSearch(false);
+})();

@@ -1,0 +1,111 @@
+"""HTML pages through the TestClient: server-rendered results that work without JavaScript."""
+import re
+
+import pytest
+
+from service.pages import safe_link
+
+
+def test_search_page_without_a_question_is_just_the_form(client):
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert '<form class="search-form" action="/" method="get" role="search"' in page.text
+    assert '<label for="q"' in page.text
+    assert 'class="result"' not in page.text and 'class="empty"' not in page.text
+
+
+def test_results_are_rendered_with_section_links_and_highlighted_snippets(client):
+    page = client.get("/", params={"q": "belly button pain"})
+    assert page.status_code == 200
+    assert 'value="belly button pain"' in page.text
+    assert ('<a class="result-link" href="/articles/sharp-pulling-pain-in-belly-button#summary">'
+            '<span class="result-title">Sharp pulling pain in belly button</span>') in page.text
+    assert "<mark>belly</mark> <mark>button</mark>" in page.text
+    assert re.search(r'role="status">1 result in [\d.]+ ms<', page.text)
+
+
+def test_corpus_text_and_the_question_are_escaped(client):
+    page = client.get("/", params={"q": '<b>"semen"</b> & leakage'})
+    assert "<b>" not in page.text
+    assert 'value="&lt;b&gt;&#34;semen&#34;&lt;/b&gt; &amp; leakage"' in page.text
+    # The snippet keeps only our <mark> tags.
+    assert re.search(r'<p class="snippet">[^<]*(<mark>[^<]*</mark>[^<]*)+</p>', page.text)
+
+
+def test_empty_state_is_friendly_and_repeats_the_question(client):
+    page = client.get("/", params={"q": "car insurance quote"})
+    assert page.status_code == 200
+    assert '<div class="empty">' in page.text
+    assert "No passage answers “car insurance quote”." in page.text
+    assert 'role="status">0 results in' in page.text
+
+
+def test_did_you_mean_is_a_link_that_runs_the_corrected_search(client):
+    page = client.get("/", params={"q": "sialadenitus"})
+    assert 'Did you mean <a href="/?q=sialadenitis">sialadenitis</a>?' in page.text
+    corrected = client.get("/?q=sialadenitis")
+    assert "Submandibular gland swollen and painful" in corrected.text
+
+
+def test_care_advice_comes_before_the_results(client):
+    text = client.get("/", params={"q": "blood in semen"}).text
+    care = text.index('<aside class="care" aria-label="When to see a doctor">')
+    assert care < text.index('<ol class="results"')
+    assert '<a href="/articles/semen-leakage#when-to-see-a-doctor">' in text[care:]
+    assert "consult your doctor" in text[care:text.index("</aside>")]
+
+
+def test_more_results_is_a_plain_link_to_the_next_page(client):
+    first = client.get("/", params={"q": "semen"}).text
+    more = re.search(r'class="more-link" href="/\?q=semen&amp;offset=(\d+)"', first)
+    assert more
+    second = client.get(f"/?q=semen&offset={more.group(1)}")
+    assert f'<ol class="results" start="{int(more.group(1)) + 1}">' in second.text
+
+
+def test_invalid_parameters_show_the_error_on_the_page(client):
+    page = client.get("/", params={"q": "x" * 2001})
+    assert page.status_code == 400
+    assert '<p class="error" role="alert">' in page.text
+
+
+def test_article_page_has_an_id_on_every_section_heading(client):
+    page = client.get("/articles/semen-leakage")
+    assert page.status_code == 200
+    assert '<h2 id="when-to-see-a-doctor">When to see a doctor</h2>' in page.text
+    assert '<h2 id="during-sleep">' in page.text
+
+
+@pytest.mark.parametrize("path", ["/", "/?q=blood+in+semen", "/?q=zzzz", "/articles/semen-leakage"])
+def test_pages_keep_the_strict_csp_no_inline_script_or_style(client, path):
+    page = client.get(path)
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["referrer-policy"]
+    scripts = re.findall(r"<script\b[^>]*>", page.text)
+    assert all('src="/static/' in tag for tag in scripts)
+    assert re.search(r"<script\b[^>]*>\s*[^<\s]", page.text) is None  # no inline script body
+    assert "style=" not in page.text and "<style" not in page.text
+    assert re.search(r"\son[a-z]+=", page.text) is None  # no inline event handlers
+
+
+def test_the_search_page_loads_its_script_and_the_static_files_exist(client):
+    assert '<script src="/static/search.js" defer></script>' in client.get("/").text
+    for name, kind in [("search.js", "javascript"), ("search-box.js", "javascript"),
+                       ("search-box.css", "text/css"), ("site.css", "text/css")]:
+        response = client.get(f"/static/{name}")
+        assert response.status_code == 200 and kind in response.headers["content-type"]
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("/articles/a#x", "/articles/a#x"),
+    ("https://example.org/a#x", "https://example.org/a#x"),
+    ("javascript:alert(1)#x", "/articles/a#x"),
+    ("JavaScript:alert(1)", "/articles/a"),
+    ("//evil.test/a", "/articles/a"),
+    ("data:text/html,hi", "/articles/a"),
+    (None, "/articles/a"),
+])
+def test_safe_link_only_lets_web_addresses_and_our_paths_through(url, expected):
+    assert safe_link(url, "a") == expected
