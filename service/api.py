@@ -10,9 +10,11 @@ from starlette.responses import Response
 
 from .errors import ApiError
 from .jsonresponse import JSONResponse
+from .models import SearchResults
 from .openapi import openapi_document
 from .params import search_request
 from .reloading import IndexHolder, Served
+from .search import SearchRequest
 from .suggest import suggest_params, suggester_for
 
 
@@ -31,9 +33,25 @@ def served_or_503(request: Request) -> Served:
 async def search_endpoint(request: Request) -> Response:
     served = served_or_503(request)
     search = search_request(request.query_params, served.index.articles)
-    results = served.search(search)
-    request.state.result_count = len(results.hits)
+    # Off the event loop: probes stay answerable during a slow search, and requests in flight
+    # are really concurrent, which is what the per-worker concurrency cap (limits.py) counts.
+    results = await anyio.to_thread.run_sync(served.search, search)
+    note_search(request, search, results)
     return JSONResponse(results.to_dict())
+
+
+def note_search(request: Request, search: SearchRequest, results: SearchResults) -> None:
+    """Record a finished search for the access log, /metrics and (opt-in) the content-gaps log.
+
+    Every endpoint or page that answers a question calls this, so no search goes uncounted.
+    """
+    request.state.result_count = len(results.hits)
+    if results.total or search.prefix:  # a half-typed question finding nothing is no gap
+        return
+    request.app.state.metrics.zero_results.inc()
+    gaps = request.app.state.gaps
+    if gaps is not None:
+        gaps.record(search.q)
 
 
 async def suggest_endpoint(request: Request) -> Response:

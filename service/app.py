@@ -17,6 +17,9 @@ from starlette.staticfiles import StaticFiles
 
 from . import api, pages
 from .errors import ApiError, handle_api_error, handle_http_exception, handle_unexpected
+from .gaps import GapsLog
+from .limits import LoadLimitMiddleware
+from .metrics import Metrics, MetricsMiddleware, metrics_endpoint
 from .middleware import RequestContextMiddleware
 from .reloading import IndexHolder
 from .settings import Settings
@@ -28,6 +31,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     holder = IndexHolder(settings)
+    metrics = Metrics(holder)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -50,14 +54,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", api.healthz, methods=["GET", "HEAD"]),
         Route("/readyz", api.readyz, methods=["GET", "HEAD"]),
         Route("/openapi.json", api.openapi, methods=["GET", "HEAD"]),
+        Route("/metrics", metrics_endpoint, methods=["GET", "HEAD"]),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
-    middleware = [Middleware(RequestContextMiddleware, log_queries=settings.log_queries)]
+    middleware = [Middleware(RequestContextMiddleware, log_queries=settings.log_queries),
+                  Middleware(MetricsMiddleware, metrics=metrics)]
     if settings.cors_origins:
         # Only the listed sites may call the API from their pages (the embeddable search box);
         # with none listed no CORS header is sent and browsers keep other origins out.
         middleware.append(Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                                      allow_methods=["GET"], expose_headers=["X-Request-ID"]))
+    # Innermost, so a refused request still gets a request id, a log line and a metric.
+    middleware.append(Middleware(LoadLimitMiddleware, max_concurrency=settings.max_concurrency,
+                                 rate_limit_per_minute=settings.rate_limit_per_minute))
     app = Starlette(
         routes=routes, middleware=middleware, lifespan=lifespan,
         exception_handlers={ApiError: handle_api_error, HTTPException: handle_http_exception,
@@ -65,6 +74,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.settings = settings
     app.state.holder = holder
+    app.state.metrics = metrics
+    app.state.gaps = GapsLog(settings.gaps_file) if settings.gaps_file else None
     return app
 
 

@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 from typing import Sequence
 
-from .corpus import CorpusError
+from .corpus import CorpusError, load_articles
 from .indexer import BuildLockedError, build_index, current_version, version_path
 from .settings import Settings
 
@@ -41,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (default 8000)")
     serve.add_argument("--workers", type=int, help="uvicorn worker processes (default 1)")
     serve.set_defaults(run=_serve)
+
+    gaps = commands.add_parser("gaps", help="the most frequent questions that found nothing (opt-in log)")
+    gaps.add_argument("--file", type=Path, help="content-gaps log (default: $HEALTHFAQ_GAPS_FILE)")
+    gaps.add_argument("--top", type=int, default=20, help="how many questions to list (default 20)")
+    gaps.add_argument("--json", action="store_true", help="print JSON: [{question, count}]")
+    gaps.set_defaults(run=_gaps)
 
     search = commands.add_parser("search", help="print the best passages for a question")
     search.add_argument("question")
@@ -85,10 +91,20 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     if current_version(settings.index_dir) is None:
-        print(f"no index in {settings.index_dir}; building it from {settings.corpus_path} ...", file=sys.stderr)
-        status = _build(argparse.Namespace(**{**vars(args), "synonyms": None, "procs": 1}))
-        if status:
-            return status
+        # A bad corpus stops the command here, naming the file and line. A good one is built by
+        # the server itself, which meanwhile answers /healthz "starting" and /readyz 503.
+        if not settings.build_if_missing:
+            print(f"error: no index in {settings.index_dir} and HEALTHFAQ_BUILD_IF_MISSING is off; "
+                  "run `healthfaq build` first", file=sys.stderr)
+            return 1
+        try:
+            load_articles(settings.corpus_path)
+        except CorpusError as exc:
+            print(f"error: no index in {settings.index_dir}, and the corpus cannot be indexed: "
+                  f"{exc.path}:{exc.line}: {exc.reason}", file=sys.stderr)
+            return 1
+        print(f"no index in {settings.index_dir}; the server builds it from {settings.corpus_path} "
+              "(/readyz answers 503 until it is loaded)", file=sys.stderr)
     # Worker processes build their own Settings from the environment: hand the flags over.
     os.environ["HEALTHFAQ_INDEX_DIR"] = str(settings.index_dir)
     os.environ["HEALTHFAQ_CORPUS_PATH"] = str(settings.corpus_path)
@@ -106,6 +122,32 @@ def _log_config() -> dict:
         "loggers": {"uvicorn": {"handlers": ["stderr"], "level": "INFO"},
                     "healthfaq": {"handlers": ["stderr"], "level": "INFO", "propagate": False}},
     }
+
+
+def _gaps(args: argparse.Namespace) -> int:
+    from .gaps import top_gaps
+
+    path = args.file or Settings.from_env().gaps_file
+    if path is None:
+        print("error: no content-gaps log: set HEALTHFAQ_GAPS_FILE for `serve` (off by default, so "
+              "questions are never stored) or pass --file", file=sys.stderr)
+        return 2
+    if args.top < 1:
+        print("error: --top must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        gaps = top_gaps(path, args.top)
+    except FileNotFoundError:
+        gaps = []
+    if args.json:
+        print(json.dumps([{"question": q, "count": n} for q, n in gaps], ensure_ascii=False, indent=2))
+    elif not gaps:
+        print(f"no zero-result questions recorded in {path}")
+    else:
+        width = len(str(gaps[0][1]))
+        for question, count in gaps:
+            print(f"{count:>{width}}  {question}")
+    return 0
 
 
 def _search(args: argparse.Namespace) -> int:

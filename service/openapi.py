@@ -120,6 +120,12 @@ def openapi_document() -> dict:
                 "operationId": "readyz", "summary": "200 once an index is loaded, else 503",
                 "responses": {"200": {"description": "Ready", "content": {"application/json": {"schema": {"type": "object"}}}},
                               "503": {"description": "Not ready", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+            "/metrics": {"get": {
+                "operationId": "metrics", "summary": "Prometheus metrics of the worker that answers",
+                "description": "Requests by route and status, latency, zero-result searches, index version and "
+                               "age. Each uvicorn worker counts its own requests.",
+                "responses": {"200": {"description": "Prometheus text format",
+                                      "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
         },
         "components": {"schemas": {"Error": {
             "type": "object", "required": ["error"], "properties": {"error": {
