@@ -78,7 +78,8 @@ class IndexHolder:
                 return True
             except IndexUnavailable as exc:
                 log.error("index version %s cannot be served: %s", wanted, exc)
-                self.problem = str(exc)
+                # /healthz is public: name the version, keep file paths and errors for the log.
+                self.problem = f"index version {wanted} cannot be opened; see the server log"
                 if served is None:
                     return self._fall_back(exclude=wanted)
                 self.status = "degraded"
@@ -112,7 +113,7 @@ class IndexHolder:
         except BuildLockedError:
             log.info("another process is building the index; waiting for it")
         except CorpusError as exc:
-            self.problem = f"cannot build the index: {exc}"
-            log.error(self.problem)
+            self.problem = "cannot build the index: the corpus has an error; see the server log"
+            log.error("cannot build the index: %s", exc)
         finally:
             self._building = False

@@ -1,0 +1,120 @@
+"""Start-up states: building a missing index, a bad corpus, corrupt versions, /readyz."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from starlette.testclient import TestClient
+
+from service.app import create_app
+from service.indexer import MANIFEST, build_index, current_version, list_versions, publish, version_path
+from tests.conftest import CORPUS, ROOT, free_port, make_settings, start_server, stop_server
+from tests.generated_corpus import write_generated_corpus
+
+
+def test_serve_without_an_index_builds_one_while_saying_starting(tmp_path):
+    corpus = write_generated_corpus(tmp_path / "corpus.jsonl", records=250)
+    index_dir = tmp_path / "index"
+    server = start_server(index_dir, tmp_path, corpus=corpus, wait_ready=False)
+    try:
+        seen: list[tuple[str, int]] = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            health = httpx.get(server.url + "/healthz", timeout=10)
+            ready = httpx.get(server.url + "/readyz", timeout=10)
+            assert health.status_code == 200
+            seen.append((health.json()["status"], ready.status_code))
+            if ready.status_code == 200:
+                break
+            assert ready.headers["retry-after"] and ready.json() == {"ready": False}
+            search = httpx.get(server.url + "/search", params={"q": "pain"}, timeout=10)
+            assert search.status_code == 503 and search.json()["error"]["code"] == "index_not_ready"
+            time.sleep(0.1)
+        assert seen[0] == ("starting", 503), server.output()
+        assert seen[-1] == ("ok", 200), server.output()
+        first_ready = seen.index(("ok", 200))
+        assert all(state == ("starting", 503) for state in seen[:first_ready])
+        assert current_version(index_dir) is not None
+    finally:
+        stop_server(server)
+
+
+def test_serve_with_an_invalid_corpus_and_no_index_exits_with_a_clear_message(tmp_path):
+    corpus = tmp_path / "corpus" / "articles"
+    corpus.mkdir(parents=True)
+    (corpus / "broken.md").write_text("---\nslug: broken\n---\nNo title here.\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "service", "serve", "--index", str(tmp_path / "index"), "--corpus",
+         str(tmp_path / "corpus"), "--port", str(free_port())],
+        capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 1
+    assert "broken.md" in result.stderr and "title" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "index" / "CURRENT").exists()
+
+
+def _corrupt(index_dir: Path, name: str) -> None:
+    (version_path(index_dir, name) / MANIFEST).unlink()  # the error names the missing file's path
+
+
+def _two_versions(tmp_path: Path, bundled_index_dir: Path) -> tuple[Path, str, str]:
+    index_dir = tmp_path / "index"
+    shutil.copytree(bundled_index_dir, index_dir)
+    older = current_version(index_dir)
+    build_index(CORPUS, index_dir)
+    return index_dir, older, current_version(index_dir)
+
+
+def test_a_corrupt_newest_version_falls_back_to_the_older_one_and_reports_degraded(tmp_path, bundled_index_dir):
+    index_dir, older, newest = _two_versions(tmp_path, bundled_index_dir)
+    _corrupt(index_dir, newest)
+    with TestClient(create_app(make_settings(index_dir)), raise_server_exceptions=False) as client:
+        health = client.get("/healthz").json()
+        assert health["status"] == "degraded" and health["version"] == older
+        assert newest in health["problem"]
+        assert str(tmp_path) not in health["problem"]  # no internal path in a response
+        assert client.get("/readyz").status_code == 200
+        assert client.get("/search", params={"q": "kegel"}).status_code == 200
+
+        build_index(CORPUS, index_dir)  # an editor fixes it by publishing a good version
+        fixed = current_version(index_dir)
+        deadline = time.monotonic() + 30
+        while client.get("/healthz").json().get("version") != fixed and time.monotonic() < deadline:
+            time.sleep(0.05)
+        health = client.get("/healthz").json()
+        assert (health["status"], health["version"]) == ("ok", fixed)
+        assert "problem" not in health
+
+
+def test_a_corrupt_version_published_while_serving_is_not_served(tmp_path, bundled_index_dir):
+    index_dir, _, good = _two_versions(tmp_path, bundled_index_dir)
+    with TestClient(create_app(make_settings(index_dir)), raise_server_exceptions=False) as client:
+        assert client.get("/healthz").json()["version"] == good
+        broken = "v99990101T000000000000"
+        shutil.copytree(version_path(index_dir, good), version_path(index_dir, broken))
+        (version_path(index_dir, broken) / "ranking.npz").write_bytes(b"truncated")
+        publish(index_dir, broken)
+        deadline = time.monotonic() + 30
+        while client.get("/healthz").json()["status"] != "degraded" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        health = client.get("/healthz").json()
+        assert (health["status"], health["version"]) == ("degraded", good)
+        assert client.get("/search", params={"q": "kegel"}).status_code == 200
+
+
+def test_only_a_corrupt_version_means_not_ready_with_a_clear_problem(tmp_path, bundled_index_dir):
+    index_dir = tmp_path / "index"
+    shutil.copytree(bundled_index_dir, index_dir)
+    _corrupt(index_dir, current_version(index_dir))
+    assert len(list_versions(index_dir)) == 1
+    with TestClient(create_app(make_settings(index_dir)), raise_server_exceptions=False) as client:
+        health = client.get("/healthz").json()
+        assert health["status"] == "starting" and health["passages"] == 0
+        assert health["problem"] == f"index version {current_version(index_dir)} cannot be opened; see the server log"
+        assert client.get("/readyz").status_code == 503
+        response = client.get("/search", params={"q": "kegel"})
+        assert response.status_code == 503 and response.json()["error"]["code"] == "index_not_ready"
