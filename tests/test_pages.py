@@ -10,7 +10,7 @@ def test_search_page_without_a_question_is_just_the_form(client):
     page = client.get("/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert '<form class="search-form" action="/" method="get" role="search"' in page.text
-    assert '<label for="q"' in page.text
+    assert '<h1 class="label"><label for="q">' in page.text
     assert 'class="result"' not in page.text and 'class="empty"' not in page.text
 
 
