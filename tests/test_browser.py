@@ -1,0 +1,300 @@
+"""The search page and the embeddable box in a real Chromium against a real server.
+
+One browser and one server for the module; each test gets a fresh context. Only loopback traffic
+is allowed, and every page except the one meant to be refused must log no console error.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+import pytest
+
+from browser_support import ARTIFACTS, PageErrors, launch, confine, serious_violations, serve_folder
+from conftest import free_port, start_server, stop_server
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+expect.set_options(timeout=10_000)
+
+BELLY_URL = "/articles/sharp-pulling-pain-in-belly-button#summary"
+EMBED_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>A clinic's website</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body><main><h1>Our clinic</h1>
+<div data-healthfaq-search></div>
+<script src="{service}/static/search-box.js" defer></script>
+</main></body></html>
+"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with playwright_api.sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def sites(tmp_path_factory: pytest.TempPathFactory, bundled_index_dir: Path) -> Iterator[dict]:
+    """The service, a website it allows (CORS) and one it does not, all on loopback."""
+    work = tmp_path_factory.mktemp("browser")
+    allowed_port, refused_port = free_port(), free_port()
+    allowed_origin = f"http://127.0.0.1:{allowed_port}"
+    shutil.copytree(bundled_index_dir, work / "index")
+    service = start_server(work / "index", work, env={"HEALTHFAQ_CORS_ORIGINS": f"{allowed_origin},http://x.test"})
+    (work / "site").mkdir()
+    (work / "site" / "index.html").write_text(EMBED_PAGE.format(service=service.url), encoding="utf-8")
+    allowed, refused = serve_folder(work / "site", allowed_port), serve_folder(work / "site", refused_port)
+    try:
+        yield {"service": service.url, "allowed": allowed.url, "refused": refused.url}
+    finally:
+        allowed.stop()
+        refused.stop()
+        stop_server(service)
+
+
+@pytest.fixture()
+def context(browser):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    confine(ctx)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture()
+def page(context) -> Iterator[object]:
+    """A page that must log no console error and throw no uncaught exception."""
+    errors = PageErrors()
+    pg = context.new_page()
+    errors.watch(pg)
+    yield pg
+    assert errors.messages == [], errors.messages
+
+
+def type_question(page, text: str) -> None:
+    page.locator("#q").press_sequentially(text, delay=15)
+
+
+def test_typing_a_lay_question_shows_highlighted_results(page, sites):
+    page.goto(sites["service"] + "/")
+    search = page.locator("#q")
+    expect(search).to_have_attribute("role", "combobox")
+    expect(search).to_have_attribute("aria-expanded", "false")
+    type_question(page, "belly button pain")
+    first = page.locator('#result-list [role="gridcell"]').first
+    expect(first.locator(".result-title")).to_have_text("Sharp pulling pain in belly button")
+    expect(first.locator(".snippet mark").first).to_be_visible()
+    assert {m.lower() for m in first.locator(".snippet mark").all_inner_texts()} >= {"belly", "button", "pain"}
+    expect(search).to_have_attribute("aria-expanded", "true")
+    expect(page.locator("#search-status")).to_have_text(re.compile(r"^1 result in [\d.]+ ms$"))
+    expect(page).to_have_url(sites["service"] + "/?q=belly%20button%20pain")
+
+
+def test_arrow_down_then_enter_opens_the_first_results_section(page, sites):
+    page.goto(sites["service"] + "/")
+    type_question(page, "belly button pain")
+    link = page.locator("#result-0 .result-link")
+    expect(link).to_have_attribute("href", BELLY_URL)
+    page.locator("#q").press("ArrowDown")
+    expect(page.locator("#q")).to_have_attribute("aria-activedescendant", "result-0")
+    expect(page.locator("#result-0")).to_have_attribute("aria-selected", "true")
+    page.locator("#q").press("Enter")
+    page.wait_for_url(sites["service"] + BELLY_URL)
+    section = page.locator("#summary")
+    expect(section).to_have_text("Summary")
+    expect(page.locator("section[aria-labelledby=summary]")).to_contain_text(
+        "What causes sharp and pulling-like pain around the belly button?")
+
+
+def test_arrow_up_returns_to_the_box_and_escape_clears(page, sites):
+    page.goto(sites["service"] + "/")
+    type_question(page, "semen")
+    expect(page.locator("#result-1")).to_be_visible()
+    search = page.locator("#q")
+    search.press("ArrowDown")
+    search.press("ArrowDown")
+    expect(search).to_have_attribute("aria-activedescendant", "result-1")
+    search.press("ArrowUp")
+    search.press("ArrowUp")
+    assert search.get_attribute("aria-activedescendant") is None
+    search.press("Escape")
+    expect(search).to_have_value("")
+    expect(page.locator("#result-list")).to_have_count(0)
+    expect(search).to_have_attribute("aria-expanded", "false")
+    expect(page).to_have_url(sites["service"] + "/")
+
+
+def test_a_typo_shows_did_you_mean_and_clicking_it_searches(page, sites):
+    page.goto(sites["service"] + "/")
+    type_question(page, "sialadenitus")
+    suggestion = page.locator(".did-you-mean a")
+    expect(suggestion).to_have_text("sialadenitis")
+    suggestion.click()
+    expect(page.locator("#q")).to_have_value("sialadenitis")
+    expect(page.locator(".did-you-mean")).to_have_count(0)
+    expect(page.locator("#result-0 .result-title")).to_have_text("Submandibular gland swollen and painful")
+    expect(page.locator("#result-0 .snippet mark").first).to_have_text(re.compile("sialadenitis", re.I))
+
+
+def test_care_advice_is_above_the_results_and_more_results_load(page, sites):
+    page.goto(sites["service"] + "/?q=blood%20in%20semen")
+    care = page.locator("aside.care")
+    expect(care).to_contain_text("consult your doctor")
+    assert care.bounding_box()["y"] < page.locator("#result-0").bounding_box()["y"]
+    page.locator("#q").fill("")
+    type_question(page, "semen")
+    expect(page.locator('#result-list [role="row"]')).to_have_count(10)
+    page.locator(".load-more").click()
+    rows = page.locator('#result-list [role="row"]')
+    expect(rows.nth(10)).to_be_visible()
+    total = int(page.locator("#search-status").inner_text().split()[0])
+    expect(rows).to_have_count(min(total, 20))
+    expect(page.locator("#result-10 .result-link")).to_be_focused()
+
+
+def test_copy_with_citation_puts_text_and_section_link_on_the_clipboard(browser, sites):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    confine(ctx)
+    ctx.grant_permissions(["clipboard-read", "clipboard-write"], origin=sites["service"])
+    errors = PageErrors()
+    page = ctx.new_page()
+    errors.watch(page)
+    try:
+        page.goto(sites["service"] + "/")
+        type_question(page, "belly button pain")
+        copy = page.locator("#result-0 button.copy")
+        copy.click()
+        expect(copy).to_have_text("Copied")
+        copied = page.evaluate("navigator.clipboard.readText()")
+        text = httpx.get(sites["service"] + "/search", params={"q": "belly button pain"}).json()["results"][0]["text"]
+        assert copied == (f"{text}\n\n— Sharp pulling pain in belly button, Summary: "
+                          f"{sites['service']}{BELLY_URL}")
+        assert errors.messages == []
+    finally:
+        ctx.close()
+
+
+def test_the_form_works_without_javascript(browser, sites):
+    ctx = browser.new_context(java_script_enabled=False)
+    confine(ctx)
+    try:
+        page = ctx.new_page()
+        page.goto(sites["service"] + "/")
+        expect(page.locator(".js-only")).to_be_hidden()
+        page.locator("#q").fill("blood in semen")
+        page.locator("form[role=search] button[type=submit]").click()
+        page.wait_for_url(re.compile(r"/\?q=blood\+in\+semen$"))
+        expect(page.locator("aside.care")).to_be_visible()
+        expect(page.locator("ol.results li.result").first.locator("mark").first).to_be_visible()
+        expect(page.locator("ol.results li.result").first.locator("a.result-link")).to_have_attribute(
+            "href", re.compile(r"^/articles/semen-leakage#"))
+        page.locator("#q").fill("semen")
+        page.locator("#q").press("Enter")
+        page.wait_for_url(re.compile(r"/\?q=semen$"))
+        page.locator("a.more-link").click()
+        expect(page.locator("ol.results")).to_have_attribute("start", "11")
+    finally:
+        ctx.close()
+
+
+def test_the_embedded_box_works_from_an_allowed_origin(page, sites):
+    page.goto(sites["allowed"] + "/")
+    box = page.locator("[data-healthfaq-search]")
+    search = box.locator("input[role=combobox]")
+    search.press_sequentially("bel", delay=15)
+    option = box.locator("[role=option]").first
+    expect(option).to_contain_text("Sharp pulling pain in belly button")
+    expect(search).to_have_attribute("aria-expanded", "true")
+    search.press("ArrowDown")
+    expect(search).to_have_attribute("aria-activedescendant", "option-0")
+    search.press("Enter")
+    expect(search).to_have_value("Sharp pulling pain in belly button")
+    hit = box.locator(".hit").first
+    expect(hit.locator("a")).to_have_attribute("href", sites["service"] + BELLY_URL)
+    expect(hit.locator("mark").first).to_be_visible()
+    # The box's own stylesheet came from the service, inside its shadow root.
+    assert page.evaluate("""() => getComputedStyle(document.querySelector('[data-healthfaq-search]')
+        .shadowRoot.querySelector('.box')).borderRadius""") == "8px"
+
+
+def test_an_origin_not_in_the_allow_list_gets_no_cors_access(browser, sites):
+    ctx = browser.new_context()
+    confine(ctx)
+    errors = PageErrors()
+    try:
+        page = ctx.new_page()
+        errors.watch(page)
+        page.goto(sites["refused"] + "/")
+        box = page.locator("[data-healthfaq-search]")
+        box.locator("input").press_sequentially("bel", delay=15)
+        box.locator("input").press("Enter")
+        expect(box.locator(".status")).to_have_text("Search is unavailable right now.")
+        expect(box.locator("[role=option]")).to_have_count(0)
+        assert any("CORS" in m for m in errors.messages), errors.messages
+    finally:
+        ctx.close()
+    allowed = httpx.get(sites["service"] + "/suggest?q=bel", headers={"Origin": sites["allowed"]})
+    refused = httpx.get(sites["service"] + "/suggest?q=bel", headers={"Origin": sites["refused"]})
+    assert allowed.headers["access-control-allow-origin"] == sites["allowed"]
+    assert "access-control-allow-origin" not in refused.headers
+
+
+@pytest.mark.parametrize("path, ready", [
+    ("/?q=blood%20in%20semen", "#result-0"),
+    ("/articles/semen-leakage", "#when-to-see-a-doctor"),
+])
+def test_axe_finds_no_serious_or_critical_violations(browser, sites, path, ready):
+    ctx = browser.new_context(bypass_csp=True)  # axe is injected as a script the CSP would refuse
+    confine(ctx)
+    try:
+        page = ctx.new_page()
+        page.goto(sites["service"] + path)
+        expect(page.locator(ready)).to_be_visible()
+        if path.startswith("/?"):
+            page.locator("#q").press("ArrowDown")  # with an active result, as a keyboard user sees it
+        assert serious_violations(page) == []
+    finally:
+        ctx.close()
+
+
+def test_axe_on_the_embedded_box_with_suggestions_open(browser, sites):
+    ctx = browser.new_context(bypass_csp=True)
+    confine(ctx)
+    try:
+        page = ctx.new_page()
+        page.goto(sites["allowed"] + "/")
+        search = page.locator("[data-healthfaq-search] input")
+        search.press_sequentially("prost", delay=15)
+        expect(page.locator("[data-healthfaq-search] [role=option]").first).to_be_visible()
+        expect(page.locator("[data-healthfaq-search] .hit").first).to_be_visible()
+        assert serious_violations(page) == []
+    finally:
+        ctx.close()
+
+
+@pytest.mark.parametrize("name, viewport, scheme", [
+    ("desktop", {"width": 1280, "height": 800}, "light"),
+    ("phone", {"width": 390, "height": 844}, "light"),
+    ("phone-dark", {"width": 390, "height": 844}, "dark"),
+])
+def test_screenshots_desktop_and_phone(browser, sites, name, viewport, scheme):
+    ctx = browser.new_context(viewport=viewport, color_scheme=scheme, device_scale_factor=1)
+    confine(ctx)
+    try:
+        page = ctx.new_page()
+        page.goto(sites["service"] + "/?q=blood%20in%20semen")
+        expect(page.locator("#result-0")).to_be_visible()
+        # Readable on a phone: nothing wider than the screen, text not shrunk.
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        assert float(page.evaluate("getComputedStyle(document.querySelector('.snippet')).fontSize")[:-2]) >= 16
+        ARTIFACTS.mkdir(exist_ok=True)
+        target = ARTIFACTS / f"search-{name}.png"
+        page.screenshot(path=str(target), full_page=True)
+        assert target.stat().st_size > 10_000
+    finally:
+        ctx.close()
