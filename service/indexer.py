@@ -152,9 +152,13 @@ def read_manifest(path: Path) -> dict:
     return json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8"))
 
 
-def dupkey(text: str) -> str:
-    """Same key for passages that differ only in case, punctuation or spacing."""
-    return hashlib.sha1(" ".join(S.words(text)).encode("utf-8")).hexdigest()[:16]
+def dupkey(title: str, text: str) -> str:
+    """Same key for passages of one topic that differ only in case, punctuation or spacing.
+
+    The title is part of the key: the same paragraph under two different topics (MedQuAD repeats
+    answers across diseases) answers two different questions and links to two pages, so both stay.
+    """
+    return hashlib.sha1(" ".join(S.words(title + "\n" + text)).encode("utf-8")).hexdigest()[:16]
 
 
 def _new_version_name(versions: Path) -> str:
@@ -179,7 +183,9 @@ def _index_documents(passages: Sequence[Passage]) -> Iterator[dict]:
             S.ID_FIELD: p.id, S.SLUG: p.article.slug, S.TITLE: p.article.title,
             S.URL: p.article.url or "", S.SECTION: heading, S.ANCHOR: p.anchor,
             S.POSITION: p.position, S.TEXT_FIELD: p.text,
-            S.WORDS: " ".join((p.article.title, heading, p.text)), S.DUPKEY: dupkey(p.text),
+            # A vocabulary, not a ranking field: each distinct word once is all it needs.
+            S.WORDS: " ".join(dict.fromkeys(S.words(" ".join((p.article.title, heading, p.text))))),
+            S.DUPKEY: dupkey(p.article.title, p.text),
             f"_stored_{S.SECTION}": p.section,
         }
 
@@ -204,7 +210,7 @@ def _write_matrix(folder: Path, passages: Sequence[Passage]) -> None:
         heading = "" if p.section == p.article.title else p.section
         builder.add({S.TITLE: S.analyze(p.article.title), S.SECTION: S.analyze(heading),
                      S.TEXT_FIELD: S.analyze(p.text)})
-    builder.save(folder / MATRIX_FILE, [p.id for p in passages], [dupkey(p.text) for p in passages])
+    builder.save(folder / MATRIX_FILE, [p.id for p in passages], [dupkey(p.article.title, p.text) for p in passages])
 
 
 def _default_synonyms(corpus: Path) -> Path | None:

@@ -74,6 +74,9 @@ class HealthAnalyzer(Tokenizer):
                  keeporiginal: bool = False, removestops: bool = True, start_pos: int = 0,
                  start_char: int = 0, tokenize: bool = True, mode: str = "", **kwargs) -> Iterator[Token]:
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not chars:  # indexing never needs offsets: take the fast path over the whole text
+            yield from self._plain(token, value, positions, keeporiginal, start_pos)
+            return
         pos = start_pos
         for word, start, end in word_spans(value):
             if len(word) < _MIN_LEN:
@@ -95,6 +98,20 @@ class HealthAnalyzer(Tokenizer):
             yield token
 
 
+    def _plain(self, token: Token, value: str, positions: bool, keeporiginal: bool,
+               pos: int) -> Iterator[Token]:
+        for word in (analyze(value) if self.stemmed else words(value)):
+            token.text = word
+            token.stopped = False
+            token.boost = 1.0
+            if keeporiginal:
+                token.original = word
+            if positions:
+                token.pos = pos
+            pos += 1
+            yield token
+
+
 def build_schema() -> Schema:
     """Stored fields are what the API returns; TEXT fields are analysed for search."""
     stemmed, surface = HealthAnalyzer(stemmed=True), HealthAnalyzer(stemmed=False)
@@ -106,7 +123,8 @@ def build_schema() -> Schema:
         SECTION: TEXT(analyzer=stemmed, stored=True, field_boost=FIELD_BOOSTS[SECTION]),
         ANCHOR: STORED(),
         POSITION: STORED(),
-        TEXT_FIELD: TEXT(analyzer=stemmed, stored=True, phrase=True),
+        # No positions: phrase matching is done by the ranking matrix's word-pair columns.
+        TEXT_FIELD: TEXT(analyzer=stemmed, stored=True, phrase=False),
         # Unstemmed words of title, heading and text: the vocabulary for typo correction and
         # prefix expansion (edit distance is meaningless between stems).
         WORDS: TEXT(analyzer=surface, phrase=False),

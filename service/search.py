@@ -46,8 +46,9 @@ def search(index: LoadedIndex, request: SearchRequest) -> SearchResults:
     rows, scores = _ranked_rows(index, plan, request.article)
     total = len(rows)
     page = rows[request.offset:request.offset + request.limit]
+    pattern = index.highlighter.pattern(plan.highlight)
     hits = tuple(Hit(passage=index.passages[r], score=float(scores[r]),
-                     snippet=snippet(index.passages[r].text, plan.highlight)) for r in page)
+                     snippet=snippet(index.passages[r].text, pattern)) for r in page)
     care = _care_advice(index, plan, rows, scores)
     return SearchResults(query=request.q, total=total, hits=hits,
                          took_ms=(time.perf_counter() - started) * 1000.0,

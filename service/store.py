@@ -16,6 +16,7 @@ from .indexer import MANIFEST, SYNONYMS, read_manifest
 from .models import ArticleRef, Passage
 from .ranking import MATRIX_FILE, TermMatrix
 from .care import CareSigns
+from .snippets import Highlighter
 from .spelling import Speller
 from .synonyms import SynonymMap, parse_synonyms
 
@@ -38,6 +39,7 @@ class LoadedIndex:
     article_rows: dict[str, tuple[int, int]]
     articles: dict[str, dict]
     speller: Speller
+    highlighter: Highlighter
     care: CareSigns
 
     @property
@@ -81,7 +83,7 @@ def open_version(path: Path) -> LoadedIndex:
         version=manifest.get("version", path.name), path=path, manifest=manifest, matrix=matrix,
         passages=passages, synonyms=synonyms, word_df=word_df, sorted_words=sorted(word_df),
         article_rows=_article_rows(passages), articles=articles,
-        speller=Speller(word_df), care=CareSigns(passages, articles),
+        speller=Speller(word_df), highlighter=Highlighter(word_df), care=CareSigns(passages, articles),
     )
 
 

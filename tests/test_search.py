@@ -97,5 +97,5 @@ def test_question_mark_is_not_a_wildcard(bundled_index):
 
 def test_snippets_escape_corpus_text_and_only_add_mark(bundled_index):
     from service.snippets import snippet
-    html = snippet("<b>semen</b> & <script>x</script>", {"semen"})
+    html = snippet("<b>semen</b> & <script>x</script>", bundled_index.highlighter.pattern({"semen"}))
     assert html == "&lt;b&gt;<mark>semen</mark>&lt;/b&gt; &amp; &lt;script&gt;x&lt;/script&gt;"
