@@ -10,9 +10,13 @@ import uuid
 
 import orjson
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .errors import error_response
+
 access_log = logging.getLogger("healthfaq.access")
+error_log = logging.getLogger("healthfaq.error")
 
 SECURITY_HEADERS = {
     "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -40,11 +44,12 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
+        response_started = False
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, response_started = message["status"], True
                 headers = MutableHeaders(scope=message)
                 headers["x-request-id"] = request_id
                 for name, value in SECURITY_HEADERS.items():
@@ -53,6 +58,16 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_headers)
+        except Exception as exc:
+            # Answered here, inside this middleware, so even a 500 carries the request id header
+            # and the security headers; the log line names the same id. Re-raised so that the
+            # server logs the traceback (and test clients see it); nothing of it reaches the client.
+            error_log.error("request %s failed: %s", request_id, type(exc).__name__)
+            if not response_started:
+                response = error_response(Request(scope), 500, "internal_error",
+                                          "the server failed to answer this request")
+                await response(scope, receive, send_with_headers)
+            raise
         finally:
             self._log(scope, status, started, request_id)
 
