@@ -6,6 +6,9 @@ older good version is on disk the service keeps answering from it and reports "d
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import logging
 import threading
 import time
@@ -21,6 +24,10 @@ from .search import SearchRequest, search
 from .store import IndexUnavailable, LoadedIndex, open_version
 
 log = logging.getLogger("healthfaq.index")
+_LIBC_NAME = ctypes.util.find_library("c")
+_LIBC = ctypes.CDLL(_LIBC_NAME) if _LIBC_NAME else None
+if _LIBC is not None and not hasattr(_LIBC, "malloc_trim"):  # not glibc (musl, macOS): nothing to trim
+    _LIBC = None
 
 
 @dataclass
@@ -51,6 +58,7 @@ class IndexHolder:
         self.status = "starting"
         self.problem: str | None = None
         self._building = False
+        self._release_pending = False
 
     @property
     def served(self) -> Served | None:
@@ -64,6 +72,8 @@ class IndexHolder:
     def refresh(self) -> bool:
         """Load the published version if it is not the one served. True when something changed."""
         with self._lock:
+            if self._release_pending:
+                self._release_replaced()
             wanted = current_version(self.index_dir)
             served = self._served
             if wanted is None:
@@ -98,7 +108,17 @@ class IndexHolder:
         self.status = "degraded" if self._served else "starting"
         return False
 
+    def _release_replaced(self) -> None:
+        """Give a replaced version's memory back to the OS, one check after the swap (requests
+        that started on it have finished by then). Without it glibc keeps the freed blocks, and
+        a long-running worker grows by a fraction of an index with every reindex."""
+        self._release_pending = False
+        gc.collect()
+        if _LIBC is not None:
+            _LIBC.malloc_trim(0)
+
     def _swap(self, index: LoadedIndex) -> None:
+        self._release_pending = self._served is not None
         self._served = Served(index=index, cache=ResultCache(self.settings.result_cache_size),
                               loaded_at=time.time())
         log.info("serving index version %s (%d passages)", index.version, index.passage_count)
