@@ -124,6 +124,7 @@ class TermMatrix:
             self.pair_cols = npz["pair_cols"]
             self.passage_ids = npz["ids"].tolist()
             self.dup_of = npz["dup_of"]
+        self.not_duplicate = self.dup_of < 0
         self.max_idf = float(math.log(1.0 + (self.n_docs + 0.5) / 0.5))
 
     def column(self, term: str) -> int | None:
@@ -154,10 +155,20 @@ class TermMatrix:
 
     def coverage(self, groups: Sequence[tuple[Sequence[int], float]]) -> np.ndarray:
         """Per passage, the summed weight of the groups (alternative columns) it matches."""
-        out = np.zeros(self.n_docs, dtype=np.float32)
+        single_rows, single_weights = [], []
+        out = None
         for cols, weight in groups:
-            hit = np.zeros(self.n_docs, dtype=bool)
-            for c in cols:
-                hit[self.rows_of(c)[0]] = True
-            out += hit * np.float32(weight)
-        return out
+            if len(cols) == 1:  # a column holds each passage once: no double counting
+                rows = self.rows_of(cols[0])[0]
+                single_rows.append(rows)
+                single_weights.append(np.full(len(rows), weight, dtype=np.float64))
+            elif cols:
+                hit = np.zeros(self.n_docs, dtype=bool)
+                for c in cols:
+                    hit[self.rows_of(c)[0]] = True
+                out = hit * weight if out is None else out + hit * weight
+        if single_rows:
+            counted = np.bincount(np.concatenate(single_rows), weights=np.concatenate(single_weights),
+                                  minlength=self.n_docs)
+            out = counted if out is None else out + counted
+        return out if out is not None else np.zeros(self.n_docs)

@@ -43,8 +43,7 @@ def search(index: LoadedIndex, request: SearchRequest) -> SearchResults:
     """Ranked passages for a free-text question; never raises on any text."""
     started = time.perf_counter()
     plan = plan_query(request.q, index, prefix=request.prefix)
-    rows, scores = _ranked_rows(index, plan, request.article)
-    total = len(rows)
+    rows, total, scores = _ranked_rows(index, plan, request.article, request.offset + request.limit)
     page = rows[request.offset:request.offset + request.limit]
     pattern = index.highlighter.pattern(plan.highlight)
     hits = tuple(Hit(passage=index.passages[r], score=float(scores[r]),
@@ -55,25 +54,29 @@ def search(index: LoadedIndex, request: SearchRequest) -> SearchResults:
                          did_you_mean=plan.did_you_mean, care_advice=care)
 
 
-def _ranked_rows(index: LoadedIndex, plan, article: str | None) -> tuple[np.ndarray, np.ndarray]:
+def _ranked_rows(index: LoadedIndex, plan, article: str | None,
+                 needed: int) -> tuple[np.ndarray, int, np.ndarray]:
+    """The best ``needed`` rows in order, how many rows are answers at all, and every score."""
     matrix = index.matrix
     if not plan.cols or plan.total_mass <= 0:
-        return np.empty(0, dtype=np.int64), np.empty(0)
+        return np.empty(0, dtype=np.int64), 0, np.empty(0)
     scores = matrix.score(plan.cols, plan.weights)
     covered = matrix.coverage([(g.cols, g.mass) for g in plan.groups]) / plan.total_mass
-    scores = scores * (1.0 + COVERAGE_BONUS * covered)
+    scores *= 1.0 + COVERAGE_BONUS * covered
     required = MIN_COVERAGE * min(1.0, SHORT_QUESTION_TERMS / max(1, plan.term_count))
     eligible = (covered >= required) & (scores > 0)
     if article is not None:
         start, end = index.article_rows.get(article, (0, 0))
-        inside = np.zeros(matrix.n_docs, dtype=bool)
-        inside[start:end] = True
-        eligible &= inside
+        eligible[:start] = False
+        eligible[end:] = False
     else:
-        eligible &= matrix.dup_of < 0  # near-identical passages collapse to their first copy
+        eligible &= matrix.not_duplicate  # near-identical passages collapse to their first copy
     candidates = np.flatnonzero(eligible)
+    needed = max(needed, CARE_FROM_TOP)
+    if len(candidates) > needed:  # partial sort: only the page's rows need ordering
+        candidates = candidates[np.argpartition(-scores[candidates], needed - 1)[:needed]]
     order = np.lexsort((candidates, -scores[candidates]))
-    return candidates[order[:MAX_WINDOW]], scores
+    return candidates[order], int(np.count_nonzero(eligible)), scores
 
 
 def _care_advice(index: LoadedIndex, plan, rows: np.ndarray, scores: np.ndarray) -> tuple[CareAdvice, ...]:
