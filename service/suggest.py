@@ -8,6 +8,7 @@ finds "sialadenitis", "bellu" finds "belly").
 """
 from __future__ import annotations
 
+import heapq
 import re
 import threading
 from bisect import bisect_left
@@ -27,7 +28,7 @@ from .store import LoadedIndex
 MAX_SUGGEST_CHARS = 200
 DEFAULT_SUGGESTIONS = 8
 MAX_SUGGESTIONS = 20
-PHRASE_WORDS = (1, 2, 3)
+PHRASE_WORDS = (1, 2, 3)  # lengths of the word runs offered as phrases
 # A run of words must occur in this many passages to be offered as a phrase; a single long word
 # (often the medical term someone half remembers, like "sialadenitis") is offered from one.
 PHRASE_MIN_PASSAGES = 2
@@ -77,6 +78,12 @@ class Suggester:
             for length in range(4, len(word) + 1):
                 cut[length][word[:length]].append(word)
         self._cut = {length: dict(heads) for length, heads in cut.items()}
+        # The order among equally good matches never changes: titles, headings, then phrases by
+        # how many passages use them; shorter first. Kept as one number per candidate.
+        order = sorted(range(len(self._candidates)), key=lambda at: _static_key(self._candidates[at]))
+        self._order = [0] * len(order)
+        for position, at in enumerate(order):
+            self._order[at] = position
 
     def suggest(self, q: str, limit: int = DEFAULT_SUGGESTIONS) -> list[Suggestion]:
         """Up to ``limit`` suggestions for what is typed so far, best first; [] when nothing fits."""
@@ -92,18 +99,22 @@ class Suggester:
         sets = [(self._union(exact), self._union(exact | near)) for exact, near in matches]
         found = set.intersection(*(either for _, either in sets))
         leading = matches[0][0] | matches[0][1]
-        candidates = self._candidates
+        candidates, order = self._candidates, self._order
+        exact_everywhere = set.intersection(*(exact for exact, _ in sets))
 
-        def rank(at: int) -> tuple:
-            candidate = candidates[at]
-            return (any(at not in exact for exact, _ in sets),  # a typo was needed
-                    bool(candidate.words) and candidate.words[0] not in leading,  # not at the start
-                    _KIND_ORDER[candidate.suggestion.kind], -candidate.weight,
-                    len(candidate.suggestion.text), candidate.suggestion.text)
+        def rank(at: int) -> tuple[bool, bool, int]:
+            words = candidates[at].words
+            return (at not in exact_everywhere,  # a typo was needed
+                    not words or words[0] not in leading,  # the match is not at the start
+                    order[at])
 
+        # Duplicates (a heading that is also a phrase) are dropped below, so take some spare.
+        best = heapq.nsmallest(limit * 3, found, key=rank)
+        if len(best) < len(found) and len({candidates[at].suggestion.text.lower() for at in best}) < limit:
+            best = sorted(found, key=rank)
         seen: set[str] = set()
         out: list[Suggestion] = []
-        for at in sorted(found, key=rank):
+        for at in best:
             suggestion = candidates[at].suggestion
             key = " ".join(suggestion.text.lower().split())
             if key not in seen:
@@ -187,6 +198,11 @@ def suggest_params(params: Mapping[str, str]) -> tuple[str, int]:
     return q, int(raw)
 
 
+def _static_key(candidate: _Candidate) -> tuple:
+    text = candidate.suggestion.text
+    return (_KIND_ORDER[candidate.suggestion.kind], -candidate.weight, len(text), text)
+
+
 def _article_link(meta: dict, anchor: str | None = None) -> str:
     base = meta.get("url") or f"/articles/{meta['slug']}"
     return f"{base}#{anchor}" if anchor else base
@@ -210,27 +226,47 @@ def _titles_and_sections(articles: Mapping[str, dict]) -> list[_Candidate]:
 
 
 def _phrases(passages: Iterable[Passage]) -> list[_Candidate]:
-    """Runs of 1-3 words, not starting or ending with a stop word, seen in several passages."""
-    counts: Counter[tuple[str, ...]] = Counter()
+    """Runs of 1-3 words, not starting or ending with a stop word, seen in several passages.
+
+    Words are counted as small integers (a run is one int) so that counting every run of a
+    large corpus stays a matter of seconds.
+    """
+    ids: dict[str, int] = {}
+    counts: Counter[int] = Counter()
     for passage in passages:
-        seen: set[tuple[str, ...]] = set()
+        seen: set[int] = set()
         for clause in _CLAUSE.split(passage.text):
             run = [w for w, _, _ in word_spans(clause)]
-            for n in PHRASE_WORDS:
-                for start in range(len(run) - n + 1):
-                    gram = tuple(run[start:start + n])
-                    if _good_phrase(gram):
-                        seen.add(gram)
+            codes = [ids.setdefault(w, len(ids) + 1) for w in run]
+            edge = [len(w) >= 3 and w not in STOP and not w.isdigit() for w in run]
+            for start, ok in enumerate(edge):
+                if not ok:
+                    continue
+                key = codes[start]
+                seen.add(key)
+                for end in range(start + 1, min(start + len(PHRASE_WORDS), len(run))):
+                    if not (edge[end] or run[end] in STOP):
+                        break
+                    key = key * _ID_SPACE + codes[end]
+                    if edge[end]:
+                        seen.add(key)
         counts.update(seen)
-    common = [(gram, df) for gram, df in counts.most_common(MAX_PHRASES)
-              if df >= PHRASE_MIN_PASSAGES or (len(gram) == 1 and len(gram[0]) >= TERM_MIN_CHARS)]
-    return [_Candidate(Suggestion(" ".join(gram), "phrase"), gram, df) for gram, df in common]
+    words_of = {code: word for word, code in ids.items()}
+    common = [(_decode(key, words_of), df) for key, df in counts.items()
+              if df >= PHRASE_MIN_PASSAGES or (key < _ID_SPACE and len(words_of[key]) >= TERM_MIN_CHARS)]
+    common.sort(key=lambda item: (-item[1], item[0]))
+    return [_Candidate(Suggestion(" ".join(gram), "phrase"), gram, df) for gram, df in common[:MAX_PHRASES]]
 
 
-def _good_phrase(gram: tuple[str, ...]) -> bool:
-    if gram[0] in STOP or gram[-1] in STOP:
-        return False
-    return all(len(w) >= 3 or w in STOP for w in gram) and not any(w.isdigit() for w in gram)
+_ID_SPACE = 1 << 32  # word ids stay below this, so a run's int spells its words uniquely
+
+
+def _decode(key: int, words_of: dict[int, str]) -> tuple[str, ...]:
+    out = []
+    while key:
+        key, code = divmod(key, _ID_SPACE)
+        out.append(words_of[code])
+    return tuple(reversed(out))
 
 
 def _words(text: str) -> tuple[str, ...]:
