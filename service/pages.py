@@ -5,12 +5,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from .api import served_or_503
+from .api import note_search, served_or_503
 from .errors import ApiError
 from .models import Passage
 from .params import search_request
@@ -59,7 +60,9 @@ async def search_page(request: Request) -> Response:
         except ApiError as exc:
             context["error"] = exc.message
             return TEMPLATES.TemplateResponse(request, "search.html", context, status_code=exc.status)
-        results = served.search(search).to_dict()
+        found = await anyio.to_thread.run_sync(served.search, search)  # as /search: off the loop
+        note_search(request, search, found)
+        results = found.to_dict()
         context["results"] = results
         context["offset"] = search.offset
         shown = search.offset + len(results["results"])

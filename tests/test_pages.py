@@ -109,3 +109,15 @@ def test_the_search_page_loads_its_script_and_the_static_files_exist(client):
 ])
 def test_safe_link_only_lets_web_addresses_and_our_paths_through(url, expected):
     assert safe_link(url, "a") == expected
+
+
+def test_a_page_search_that_finds_nothing_is_counted_like_an_api_one(client):
+    def zero_results() -> float:
+        line = next(l for l in client.get("/metrics").text.splitlines()
+                    if l.startswith("healthfaq_zero_result_searches_total "))
+        return float(line.split()[1])
+
+    before = zero_results()
+    client.get("/", params={"q": "car insurance quote"})
+    client.get("/", params={"q": "belly button pain"})
+    assert zero_results() == before + 1

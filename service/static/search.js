@@ -255,6 +255,8 @@
     runSearch(false);
   });
 
-  // A shared URL (/?q=...) was rendered by the server; take it over so keys and copy work.
-  if (input.value.trim() && !new URLSearchParams(window.location.search).has("offset")) runSearch(false);
+  // A shared URL (/?q=...) was rendered by the server; when it found passages, take them over so
+  // the keys and "Copy with citation" work (an empty answer needs nothing, and is not asked twice).
+  const shared = new URLSearchParams(window.location.search);
+  if (input.value.trim() && !shared.has("offset") && area.querySelector("ol.results")) runSearch(false);
 })();
