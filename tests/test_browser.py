@@ -9,6 +9,7 @@ import re
 import shutil
 from pathlib import Path
 from typing import Iterator
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -77,7 +78,9 @@ def page(context) -> Iterator[object]:
 
 
 def type_question(page, text: str) -> None:
+    """Type like a person, then wait for the answer to the whole text (the URL follows it)."""
     page.locator("#q").press_sequentially(text, delay=15)
+    expect(page).to_have_url(re.compile(r"/\?q=" + re.escape(quote(text)) + "$"))
 
 
 def test_typing_a_lay_question_shows_highlighted_results(page, sites):
@@ -143,6 +146,7 @@ def test_a_typo_shows_did_you_mean_and_clicking_it_searches(page, sites):
 
 def test_care_advice_is_above_the_results_and_more_results_load(page, sites):
     page.goto(sites["service"] + "/?q=blood%20in%20semen")
+    expect(page.locator("#result-0")).to_be_visible()  # search.js has taken the results over
     care = page.locator("aside.care")
     expect(care).to_contain_text("consult your doctor")
     assert care.bounding_box()["y"] < page.locator("#result-0").bounding_box()["y"]
