@@ -28,7 +28,7 @@ from .store import LoadedIndex
 MAX_SUGGEST_CHARS = 200
 DEFAULT_SUGGESTIONS = 8
 MAX_SUGGESTIONS = 20
-PHRASE_WORDS = (1, 2, 3)  # lengths of the word runs offered as phrases
+MAX_PHRASE_WORDS = 3
 # A run of words must occur in this many passages to be offered as a phrase; a single long word
 # (often the medical term someone half remembers, like "sialadenitis") is offered from one.
 PHRASE_MIN_PASSAGES = 2
@@ -244,7 +244,7 @@ def _phrases(passages: Iterable[Passage]) -> list[_Candidate]:
                     continue
                 key = codes[start]
                 seen.add(key)
-                for end in range(start + 1, min(start + len(PHRASE_WORDS), len(run))):
+                for end in range(start + 1, min(start + MAX_PHRASE_WORDS, len(run))):
                     if not (edge[end] or run[end] in STOP):
                         break
                     key = key * _ID_SPACE + codes[end]

@@ -13,12 +13,11 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from playwright.sync_api import expect, sync_playwright
 
-from browser_support import ARTIFACTS, PageErrors, launch, confine, serious_violations, serve_folder
+from browser_support import ARTIFACTS, PageErrors, confine, launch, serious_violations, serve_folder
 from conftest import free_port, start_server, stop_server
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-expect = playwright_api.expect
 expect.set_options(timeout=10_000)
 
 BELLY_URL = "/articles/sharp-pulling-pain-in-belly-button#summary"
@@ -34,7 +33,7 @@ EMBED_PAGE = """<!doctype html>
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    with playwright_api.sync_playwright() as playwright:
+    with sync_playwright() as playwright:
         chromium = launch(playwright)
         yield chromium
         chromium.close()

@@ -10,8 +10,8 @@ import re
 from pathlib import Path
 from typing import Iterator
 
-import httpx
 import pytest
+from playwright.sync_api import expect, sync_playwright
 from starlette.testclient import TestClient
 
 from browser_support import PageErrors, confine, launch
@@ -147,8 +147,6 @@ DOM_CHECK = """() => ({
 
 
 def test_nothing_from_the_corpus_executes_in_the_browser(servers):
-    from playwright.sync_api import expect, sync_playwright
-
     with sync_playwright() as playwright:
         browser = launch(playwright)
         try:
