@@ -244,7 +244,9 @@ def _jsonl_article(path: Path, number: int, line: str) -> Article:
         raise CorpusError(path, number, "'title' must be a non-empty string")
     if not isinstance(text, str) or not text.strip():
         raise CorpusError(path, number, "missing or empty 'text'")
-    url = record.get("url") if isinstance(record.get("url"), str) and record.get("url") else None
+    url = record.get("url") or None
+    if url is not None and not (isinstance(url, str) and re.match(r"^https?://", url)):
+        raise CorpusError(path, number, "'url' must be an http(s) address")
     blocks = parse_blocks(text.split("\n"), paragraph_break="line")
     title = _clean(title)
     section = Section(heading=title, anchor=slugify(title), blocks=blocks)

@@ -21,6 +21,7 @@ from .indexer import BuildLockedError, build_index, current_version, list_versio
 from .settings import Settings
 from .models import SearchResults
 from .search import SearchRequest, search
+from .suggest import suggester_for
 from .store import IndexUnavailable, LoadedIndex, open_version
 
 log = logging.getLogger("healthfaq.index")
@@ -118,6 +119,8 @@ class IndexHolder:
             _LIBC.malloc_trim(0)
 
     def _swap(self, index: LoadedIndex) -> None:
+        # Suggestions are prepared before the version serves, so no request waits for them.
+        suggester_for(index)
         self._release_pending = self._served is not None
         self._served = Served(index=index, cache=ResultCache(self.settings.result_cache_size),
                               loaded_at=time.time())
