@@ -1,7 +1,7 @@
 """Safe by construction: corpus text full of markup and javascript: links never runs or renders.
 
 Two hostile corpora are indexed: a Markdown article (title, heading, text and publisher URL carry
-<script>, <img onerror> and javascript: links) and a JSONL record whose URL is `javascript:`.
+<script>, <img onerror> and javascript: links) and a JSONL record full of markup; a `javascript:` URL is refused by the build.
 They are checked through the API, the HTML pages and a real browser.
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ from starlette.testclient import TestClient
 from browser_support import PageErrors, confine, launch
 from conftest import make_settings, start_server, stop_server
 from service.app import create_app
+from service.corpus import CorpusError
 from service.indexer import build_index
 
 SCRIPT = "<script>alert(1)</script>"
@@ -36,7 +37,7 @@ Headache text with {SCRIPT} and {IMG} inside it.
 
 Click [x](javascript:alert(1)) or <a href="javascript:alert(1)">this headache link</a> for help.
 """
-RECORD = ('{"id": "evil-jsonl", "title": "Migraine <script>alert(1)</script>", "url": "javascript:alert(1)", '
+RECORD = ('{"id": "evil-jsonl", "title": "Migraine <script>alert(1)</script>", '
           '"text": "Migraine text <img src=x onerror=alert(1)> with a javascript:alert(1) link."}\n')
 MARKUP = re.compile(r"<(script|img|a href=\"javascript)", re.IGNORECASE)
 
@@ -96,13 +97,21 @@ def test_suggestions_carry_markup_only_as_json_text(md_client):
     assert body["suggestions"][0]["kind"] == "title"
 
 
-def test_a_javascript_url_in_the_corpus_never_becomes_a_link(jsonl_client):
-    assert jsonl_client.get("/search", params={"q": "migraine"}).json()["results"][0]["url"].startswith("javascript:")
+def test_a_javascript_url_in_the_corpus_is_refused_by_the_build(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(RECORD.replace('"text"', '"url": "javascript:alert(1)", "text"'), encoding="utf-8")
+    with pytest.raises(CorpusError, match="http"):
+        build_index(bad, tmp_path / "index")
+    assert not (tmp_path / "index" / "CURRENT").exists()
+
+
+def test_javascript_text_in_a_record_never_becomes_a_link(jsonl_client):
+    hit = jsonl_client.get("/search", params={"q": "migraine"}).json()["results"][0]
+    assert hit["url"] == "/articles/evil-jsonl#migraine-script-alert-1-script"
     page = jsonl_client.get("/", params={"q": "migraine"}).text
     assert "javascript:" not in _tags(page)  # in the text, never in a tag
-    assert 'href="/articles/evil-jsonl#migraine-script-alert-1-script"' in page
     article = jsonl_client.get("/articles/evil-jsonl").text
-    assert "javascript:" not in _tags(article) and "Source:" not in article
+    assert "javascript:" in article and "javascript:" not in _tags(article)
 
 
 def test_cors_headers_only_for_listed_origins(bundled_index_dir):
