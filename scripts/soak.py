@@ -76,6 +76,26 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def steady_rss(process: psutil.Process, load) -> int:
+    """Median RSS sampled every 0.1 s while ``load()`` runs: one reading can land on a spike."""
+    samples: list[int] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            samples.append(server_rss(process))
+            done.wait(0.1)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        load()
+    finally:
+        done.set()
+        sampler.join()
+    return int(statistics.median(samples))
+
+
 def server_rss(process: psutil.Process) -> int:
     """Resident memory of the server and its worker processes, in bytes."""
     total = 0
@@ -219,16 +239,17 @@ def soak(args: argparse.Namespace) -> dict:
         with_suggest = httpx.get(url + "/suggest", params={"q": "pa"}, timeout=10).status_code != 404
         process = psutil.Process(server.pid)
 
-        # Warm-up, with one rebuild: the baseline then includes warm caches and the one-time high
+        # Warm-up, with rebuilds: the baseline then includes warm caches and the one-time high
         # water mark of two index versions alive during a swap, so what grows after it is a leak.
-        warm_build = threading.Thread(target=subprocess.run, args=(build_command(corpus, index_dir),),
-                                      kwargs={"cwd": ROOT, "capture_output": True})
+        # Two rebuilds: the allocator's arenas reach their working size only after a swap or two.
+        warm_build = threading.Thread(target=lambda: [subprocess.run(build_command(corpus, index_dir), cwd=ROOT,
+                                                                     capture_output=True) for _ in range(2)])
         warm_build.start()
         asyncio.run(run_load(url, args.warmup, args.concurrency, args.max_requests, slugs, vocabulary, with_suggest, 0))
         warm_build.join()
         wait_for_version(url, (index_dir / "CURRENT").read_text().strip())
-        asyncio.run(run_load(url, 2.0, args.concurrency, args.max_requests, slugs, vocabulary, with_suggest, 0))
-        rss_start = server_rss(process)
+        rss_start = steady_rss(process, lambda: asyncio.run(run_load(
+            url, 2.0, args.concurrency, args.max_requests, slugs, vocabulary, with_suggest, 0)))
 
         builds = Builds(corpus, big_corpus, index_dir, every=args.reindex_every, kill_at=args.duration / 2)
         builds.thread.start()
@@ -238,10 +259,14 @@ def soak(args: argparse.Namespace) -> dict:
         elapsed = time.monotonic() - started
         builds.stop.set()
         builds.thread.join(timeout=600)
-        rss_end = server_rss(process)
 
         newest = (index_dir / "CURRENT").read_text().strip()
         served = wait_for_version(url, newest)
+        # Measured like the start: the median under the same short load once the last swap has
+        # settled, so what differs is growth, not a swap's transient high water or a trim.
+        time.sleep(1.5)
+        rss_end = steady_rss(process, lambda: asyncio.run(run_load(
+            url, 2.0, args.concurrency, args.max_requests, slugs, vocabulary, with_suggest, 0)))
         by_status = Counter()
         for (_, status), count in statuses.items():
             by_status[status] += count
