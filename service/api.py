@@ -35,7 +35,9 @@ async def search_endpoint(request: Request) -> Response:
     search = search_request(request.query_params, served.index.articles)
     # Off the event loop: probes stay answerable during a slow search, and requests in flight
     # are really concurrent, which is what the per-worker concurrency cap (limits.py) counts.
-    results = await anyio.to_thread.run_sync(served.search, search)
+    results = served.cached(search)  # a repeated question is answered on the loop
+    if results is None:
+        results = await anyio.to_thread.run_sync(served.search, search)
     note_search(request, search, results)
     return JSONResponse(results.to_dict())
 

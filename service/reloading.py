@@ -38,16 +38,23 @@ class Served:
     cache: ResultCache
     loaded_at: float
 
+    def cached(self, request: SearchRequest) -> SearchResults | None:
+        """A finished answer to the same normalised request on this version, if one is kept."""
+        return self.cache.get(_cache_key(request))  # type: ignore[return-value]
+
     def search(self, request: SearchRequest, use_cache: bool = True) -> SearchResults:
-        key = (" ".join(request.q.lower().split()), request.limit, request.offset, request.article, request.prefix)
         if use_cache:
-            cached = self.cache.get(key)
+            cached = self.cached(request)
             if cached is not None:
-                return cached  # type: ignore[return-value]
+                return cached
         results = search(self.index, request)
         if use_cache:
-            self.cache.put(key, results)
+            self.cache.put(_cache_key(request), results)
         return results
+
+
+def _cache_key(request: SearchRequest) -> tuple:
+    return (" ".join(request.q.lower().split()), request.limit, request.offset, request.article, request.prefix)
 
 
 class IndexHolder:
