@@ -30,13 +30,19 @@ def served_or_503(request: Request) -> Served:
     return served
 
 
+# A search-box question costs about a millisecond: handing it to a worker thread would cost
+# as much again. Longer pasted messages (up to 24 terms, several ms) go to a thread, so probes
+# and short questions are never stuck behind them.
+INLINE_QUESTION_CHARS = 200
+
+
 async def search_endpoint(request: Request) -> Response:
     served = served_or_503(request)
     search = search_request(request.query_params, served.index.articles)
-    # Off the event loop: probes stay answerable during a slow search, and requests in flight
-    # are really concurrent, which is what the per-worker concurrency cap (limits.py) counts.
     results = served.cached(search)  # a repeated question is answered on the loop
-    if results is None:
+    if results is None and len(search.q) <= INLINE_QUESTION_CHARS:
+        results = served.search(search)
+    elif results is None:
         results = await anyio.to_thread.run_sync(served.search, search)
     note_search(request, search, results)
     return JSONResponse(results.to_dict())
