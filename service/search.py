@@ -45,7 +45,7 @@ def search(index: LoadedIndex, request: SearchRequest) -> SearchResults:
     plan = plan_query(request.q, index, prefix=request.prefix)
     rows, total, scores = _ranked_rows(index, plan, request.article, request.offset + request.limit)
     page = rows[request.offset:request.offset + request.limit]
-    pattern = index.highlighter.pattern(plan.highlight)
+    pattern = index.highlighter.pattern(plan.highlight) if len(page) else None
     hits = tuple(Hit(passage=index.passages[r], score=float(scores[r]),
                      snippet=snippet(index.passages[r].text, pattern)) for r in page)
     care = _care_advice(index, plan, rows, scores)
