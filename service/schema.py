@@ -74,17 +74,10 @@ class HealthAnalyzer(Tokenizer):
                  keeporiginal: bool = False, removestops: bool = True, start_pos: int = 0,
                  start_char: int = 0, tokenize: bool = True, mode: str = "", **kwargs) -> Iterator[Token]:
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        if not chars:  # indexing never needs offsets: take the fast path over the whole text
-            yield from self._plain(token, value, positions, keeporiginal, start_pos)
-            return
-        pos = start_pos
-        for word, start, end in word_spans(value):
-            if len(word) < _MIN_LEN:
-                continue
-            if self.stemmed:
-                if word in STOP:
-                    continue
-                word = stem(word)
+        # Indexing never needs offsets: then the whole text takes the fast path.
+        terms = self._with_offsets(value) if chars else (
+            (word, 0, 0) for word in (analyze(value) if self.stemmed else words(value)))
+        for pos, (word, start, end) in enumerate(terms, start=start_pos):
             token.text = word
             token.stopped = False
             token.boost = 1.0
@@ -94,22 +87,13 @@ class HealthAnalyzer(Tokenizer):
                 token.pos = pos
             if chars:
                 token.startchar, token.endchar = start_char + start, start_char + end
-            pos += 1
             yield token
 
-
-    def _plain(self, token: Token, value: str, positions: bool, keeporiginal: bool,
-               pos: int) -> Iterator[Token]:
-        for word in (analyze(value) if self.stemmed else words(value)):
-            token.text = word
-            token.stopped = False
-            token.boost = 1.0
-            if keeporiginal:
-                token.original = word
-            if positions:
-                token.pos = pos
-            pos += 1
-            yield token
+    def _with_offsets(self, value: str) -> Iterator[tuple[str, int, int]]:
+        for word, start, end in word_spans(value):
+            if len(word) < _MIN_LEN or (self.stemmed and word in STOP):
+                continue
+            yield (stem(word) if self.stemmed else word), start, end
 
 
 def build_schema() -> Schema:
