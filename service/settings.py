@@ -5,7 +5,7 @@ This is the only module that reads the environment; everything else receives a S
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -33,7 +33,6 @@ class Settings:
     # Opt-in aggregation of zero-result questions for `healthfaq gaps`.
     gaps_file: Path | None = None
     build_if_missing: bool = True
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -41,8 +40,6 @@ class Settings:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for f in fields(cls):
-            if f.name == "extra":
-                continue
             raw = env.get(_PREFIX + f.name.upper())
             if raw is not None and raw != "":
                 values[f.name] = _convert(f.name, raw)

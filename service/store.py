@@ -73,8 +73,6 @@ def open_version(path: Path) -> LoadedIndex:
         finally:
             ix.close()
         synonyms = parse_synonyms((path / SYNONYMS).read_text(encoding="utf-8"))
-    except IndexUnavailable:
-        raise
     except Exception as exc:  # any failure to read means this version cannot serve
         raise IndexUnavailable(f"cannot open index version {path.name}: {type(exc).__name__}: {exc}") from exc
     passages = _passages(matrix.passage_ids, stored, path)

@@ -74,7 +74,7 @@ def test_article_filter_and_pagination(bundled_index):
 
 
 def test_prefix_expands_the_last_word(bundled_index):
-    assert top(bundled_index, "prostat", prefix=False).total == 0 or True
+    assert top(bundled_index, "sialad", prefix=False).total == 0  # a fragment matches nothing as a word
     results = top(bundled_index, "sialad", prefix=True)
     assert results.hits and "sialadenitis" in results.hits[0].passage.text
 
