@@ -12,11 +12,13 @@ the served index as it was.
 from __future__ import annotations
 
 import fcntl
-import hashlib
+import multiprocessing
 import json
 import os
 import shutil
+import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -24,13 +26,14 @@ from importlib.metadata import version as dist_version
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from whoosh import index as whoosh_index
 
 from . import schema as S
 from .chunking import chunk_articles
 from .corpus import load_articles
 from .models import Article, Passage
-from .ranking import MATRIX_FILE, TermMatrixBuilder
+from .ranking import MATRIX_FILE, write_matrix
+from .segment import commit_segments, create_index, write_segment
+from .termcounts import merge_counts
 
 POINTER = "CURRENT"
 VERSIONS = "versions"
@@ -38,6 +41,7 @@ MANIFEST = "manifest.json"
 SYNONYMS = "synonyms.txt"
 LOCK = ".build.lock"
 KEEP_VERSIONS = 3
+PARALLEL_MIN_PASSAGES = 4_000
 
 
 class BuildLockedError(RuntimeError):
@@ -54,7 +58,7 @@ class BuildReport:
 
 
 def build_index(corpus: Path, index_dir: Path, synonyms: Path | None = None,
-                procs: int = 1, keep: int = KEEP_VERSIONS) -> BuildReport:
+                keep: int = KEEP_VERSIONS, procs: int = 0) -> BuildReport:
     """Validate the corpus, build a new version and publish it; raise before touching DIR on bad input."""
     started = time.perf_counter()
     articles = load_articles(corpus)
@@ -69,8 +73,7 @@ def build_index(corpus: Path, index_dir: Path, synonyms: Path | None = None,
         draft = versions / f".draft-{name}"
         draft.mkdir()
         try:
-            _write_whoosh(draft, passages, procs)
-            _write_matrix(draft, passages)
+            _write_indexes(draft, passages, _processes(procs, len(passages)))
             _copy_synonyms(draft, synonyms or _default_synonyms(corpus))
             _write_manifest(draft, name, corpus, articles, passages)
             _fsync_tree(draft)
@@ -152,15 +155,6 @@ def read_manifest(path: Path) -> dict:
     return json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8"))
 
 
-def dupkey(title: str, text: str) -> str:
-    """Same key for passages of one topic that differ only in case, punctuation or spacing.
-
-    The title is part of the key: the same paragraph under two different topics (MedQuAD repeats
-    answers across diseases) answers two different questions and links to two pages, so both stay.
-    """
-    return hashlib.sha1(" ".join(S.words(title + "\n" + text)).encode("utf-8")).hexdigest()[:16]
-
-
 def _new_version_name(versions: Path) -> str:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
     name = f"v{stamp}"
@@ -176,41 +170,35 @@ def _remove_stale_drafts(versions: Path) -> None:
         shutil.rmtree(draft, ignore_errors=True)
 
 
-def _index_documents(passages: Sequence[Passage]) -> Iterator[dict]:
-    for p in passages:
-        heading = "" if p.section == p.article.title else p.section
-        yield {
-            S.ID_FIELD: p.id, S.SLUG: p.article.slug, S.TITLE: p.article.title,
-            S.URL: p.article.url or "", S.SECTION: heading, S.ANCHOR: p.anchor,
-            S.POSITION: p.position, S.TEXT_FIELD: p.text,
-            # A vocabulary, not a ranking field: each distinct word once is all it needs.
-            S.WORDS: " ".join(dict.fromkeys(S.words(" ".join((p.article.title, heading, p.text))))),
-            S.DUPKEY: dupkey(p.article.title, p.text),
-            f"_stored_{S.SECTION}": p.section,
-        }
+def _processes(requested: int, passages: int) -> int:
+    if threading.active_count() > 1:
+        return 1  # forking a process that runs threads (a server) can deadlock the child
+    if requested > 0:
+        return requested
+    # Two segments written side by side halve the build; below a few thousand passages starting a
+    # process costs more than it saves.
+    return min(2, os.cpu_count() or 1) if passages >= PARALLEL_MIN_PASSAGES else 1
 
 
-def _write_whoosh(folder: Path, passages: Sequence[Passage], procs: int) -> None:
-    ix = whoosh_index.create_in(str(folder), S.build_schema())
-    options = {"procs": procs, "multisegment": True, "limitmb": 256} if procs > 1 else {"limitmb": 256}
-    writer = ix.writer(**options)
-    try:
-        for document in _index_documents(passages):
-            writer.add_document(**document)
-    except BaseException:
-        writer.cancel()
-        raise
-    writer.commit()
-    ix.close()
+def _write_indexes(folder: Path, passages: Sequence[Passage], procs: int) -> None:
+    """Analyse once, then write the Whoosh index of record and the ranking matrix from it.
 
-
-def _write_matrix(folder: Path, passages: Sequence[Passage]) -> None:
-    builder = TermMatrixBuilder()
-    for p in passages:
-        heading = "" if p.section == p.article.title else p.section
-        builder.add({S.TITLE: S.analyze(p.article.title), S.SECTION: S.analyze(heading),
-                     S.TEXT_FIELD: S.analyze(p.text)})
-    builder.save(folder / MATRIX_FILE, [p.id for p in passages], [dupkey(p.article.title, p.text) for p in passages])
+    With ``procs`` > 1 the passages are cut into that many consecutive parts, each analysed and
+    written as its own Whoosh segment by its own process; the parts' counts are merged for the
+    matrix. Documents keep corpus order either way.
+    """
+    create_index(folder, S.build_schema())
+    parts = [passages[i * len(passages) // procs:(i + 1) * len(passages) // procs] for i in range(procs)]
+    if procs == 1:
+        written = [write_segment(folder, passages)]
+    else:
+        # fork (single-threaded here, see _processes): the child starts in milliseconds and does
+        # not re-import the caller's main module as spawn/forkserver would
+        with ProcessPoolExecutor(procs - 1, mp_context=multiprocessing.get_context("fork")) as pool:
+            others = [pool.submit(write_segment, folder, part) for part in parts[1:]]
+            written = [write_segment(folder, parts[0])] + [f.result() for f in others]
+    commit_segments(folder, [segment for segment, _ in written])
+    write_matrix(folder / MATRIX_FILE, merge_counts([counts for _, counts in written]), [p.id for p in passages])
 
 
 def _default_synonyms(corpus: Path) -> Path | None:

@@ -9,7 +9,6 @@ gives the phrase bonus at the same cost.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -17,83 +16,67 @@ import numpy as np
 import scipy.sparse as sp
 
 from .schema import FIELD_BOOSTS, SECTION, TEXT_FIELD, TITLE
+from .termcounts import TermCounts, TokenRows
 
 MATRIX_FILE = "ranking.npz"
 K1 = 1.2
 # Length normalisation per field: titles are short and repeated, so barely normalised.
 FIELD_B = {TITLE: 0.3, SECTION: 0.4, TEXT_FIELD: 0.75}
 FIELDS = (TITLE, SECTION, TEXT_FIELD)
-# A phrase pair must occur in at least this many passages to get a column of its own
-# (pairs live in numpy arrays, not in the vocabulary dict, so even singletons are cheap).
-MIN_PAIR_DF = 1
 
 
 def pair_key(left: int, right: int) -> int:
     return (left << 32) | right
 
 
-@dataclass
-class TermMatrixBuilder:
-    """Collects analysed fields passage by passage; ``save`` writes the weight matrix."""
+def write_matrix(path: Path, counts: TermCounts, passage_ids: Sequence[str]) -> None:
+    """BM25F weight of every (passage, term) and (passage, adjacent term pair), saved as CSC."""
+    n_docs, n_terms = len(passage_ids), len(counts.terms)
+    pair_keys, pair_cols = _pair_columns(counts, n_terms)
+    n_cols = n_terms + len(pair_keys)
+    tfp = None
+    for name in FIELDS:
+        field_counts = _with_pairs(counts.fields[name], pair_keys, pair_cols).counts(n_cols)
+        lengths = np.asarray(field_counts.sum(axis=1)).ravel().astype(np.float64)
+        avg = lengths.mean() or 1.0
+        norm = 1.0 - FIELD_B[name] + FIELD_B[name] * lengths / avg
+        scaled = sp.diags(FIELD_BOOSTS[name] / norm) @ field_counts
+        tfp = scaled if tfp is None else tfp + scaled
+    tfp = tfp.tocsc()
+    df = np.diff(tfp.indptr)
+    idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
+    cols = np.repeat(np.arange(n_cols), df)
+    tfp.data = (idf[cols] * tfp.data * (K1 + 1) / (K1 + tfp.data)).astype(np.float32)
+    np.savez(
+        path, data=tfp.data, indices=tfp.indices.astype(np.int32), indptr=tfp.indptr.astype(np.int64),
+        shape=np.array(tfp.shape), idf=idf, df=df.astype(np.int32),
+        vocab=np.array(counts.terms, dtype=str), pair_keys=pair_keys, pair_cols=pair_cols,
+        ids=np.array(passage_ids, dtype=str), dup_of=_duplicates(counts.dupkeys),
+    )
 
-    def __post_init__(self) -> None:
-        self.vocab: dict[str, int] = {}
-        self.rows: dict[str, list[list[int]]] = {f: [] for f in FIELDS}
 
-    def add(self, fields: dict[str, Sequence[str]]) -> None:
-        vocab = self.vocab
-        for name in FIELDS:
-            ids = [vocab.setdefault(t, len(vocab)) for t in fields.get(name, ())]
-            self.rows[name].append(ids)
+def _adjacent_pairs(tokens: TokenRows) -> tuple[np.ndarray, np.ndarray]:
+    """(pair key, passage row) of every two consecutive terms inside one passage's field."""
+    rows = tokens.rows
+    same_row = rows[:-1] == rows[1:]
+    keys = (tokens.ids[:-1] << 32) | tokens.ids[1:]
+    return keys[same_row], rows[:-1][same_row]
 
-    def save(self, path: Path, passage_ids: Sequence[str], dupkeys: Sequence[str]) -> None:
-        n_docs = len(passage_ids)
-        n_terms = len(self.vocab)
-        pair_cols = self._pair_columns(n_terms)
-        n_cols = n_terms + len(pair_cols)
-        tfp = None
-        for name in FIELDS:
-            counts = self._counts(name, pair_cols, n_docs, n_cols)
-            lengths = np.asarray(counts.sum(axis=1)).ravel().astype(np.float64)
-            avg = lengths.mean() or 1.0
-            norm = 1.0 - FIELD_B[name] + FIELD_B[name] * lengths / avg
-            scaled = sp.diags(FIELD_BOOSTS[name] / norm) @ counts
-            tfp = scaled if tfp is None else tfp + scaled
-        tfp = tfp.tocsc()
-        df = np.diff(tfp.indptr)
-        idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
-        cols = np.repeat(np.arange(n_cols), df)
-        tfp.data = (idf[cols] * tfp.data * (K1 + 1) / (K1 + tfp.data)).astype(np.float32)
-        keys = np.fromiter(pair_cols.keys(), dtype=np.int64, count=len(pair_cols))
-        order = np.argsort(keys)
-        pair_values = np.fromiter(pair_cols.values(), dtype=np.int32, count=len(pair_cols))
-        np.savez(
-            path, data=tfp.data, indices=tfp.indices.astype(np.int32), indptr=tfp.indptr.astype(np.int64),
-            shape=np.array(tfp.shape), idf=idf, df=df.astype(np.int32),
-            vocab=np.array(list(self.vocab), dtype=object).astype(str),
-            pair_keys=keys[order], pair_cols=pair_values[order],
-            ids=np.array(passage_ids, dtype=str), dup_of=_duplicates(dupkeys),
-        )
 
-    def _pair_columns(self, n_terms: int) -> dict[int, int]:
-        seen: dict[int, int] = {}
-        for name in FIELDS:
-            for ids in self.rows[name]:
-                for key in {pair_key(a, b) for a, b in zip(ids, ids[1:])}:
-                    seen[key] = seen.get(key, 0) + 1
-        kept = [k for k, n in seen.items() if n >= MIN_PAIR_DF]
-        return {k: n_terms + i for i, k in enumerate(kept)}
+def _pair_columns(counts: TermCounts, n_terms: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted keys of every pair seen in any ranked field, and the matrix column of each."""
+    keys = np.unique(np.concatenate([_adjacent_pairs(counts.fields[f])[0] for f in FIELDS]))
+    return keys.astype(np.int64), (n_terms + np.arange(len(keys))).astype(np.int32)
 
-    def _counts(self, name: str, pair_cols: dict[int, int], n_docs: int, n_cols: int) -> sp.csr_matrix:
-        indptr, indices = [0], []
-        for ids in self.rows[name]:
-            indices.extend(ids)
-            indices.extend(c for c in (pair_cols.get(pair_key(a, b)) for a, b in zip(ids, ids[1:])) if c is not None)
-            indptr.append(len(indices))
-        data = np.ones(len(indices), dtype=np.float32)
-        matrix = sp.csr_matrix((data, np.asarray(indices, dtype=np.int64), np.asarray(indptr)), shape=(n_docs, n_cols))
-        matrix.sum_duplicates()
-        return matrix
+
+def _with_pairs(tokens: TokenRows, pair_keys: np.ndarray, pair_cols: np.ndarray) -> TokenRows:
+    """The field's term ids followed, per passage, by the columns of its adjacent pairs."""
+    keys, key_rows = _adjacent_pairs(tokens)
+    rows = np.concatenate([tokens.rows, key_rows])
+    cols = np.concatenate([tokens.ids, pair_cols[np.searchsorted(pair_keys, keys)].astype(np.int64)])
+    order = np.argsort(rows, kind="stable")
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=len(tokens.indptr) - 1))])
+    return TokenRows(ids=cols[order], indptr=indptr.astype(np.int64))
 
 
 def _duplicates(dupkeys: Sequence[str]) -> np.ndarray:

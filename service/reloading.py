@@ -139,7 +139,7 @@ class IndexHolder:
             return
         self._building = True
         try:
-            build_index(self.settings.corpus_path, self.index_dir)
+            build_index(self.settings.corpus_path, self.index_dir, procs=self.settings.build_procs)
         except BuildLockedError:
             log.info("another process is building the index; waiting for it")
         except CorpusError as exc:

@@ -102,12 +102,13 @@ def build_schema() -> Schema:
     return Schema(**{
         ID_FIELD: ID(stored=True, unique=True),
         SLUG: ID(stored=True),
-        TITLE: TEXT(analyzer=stemmed, stored=True, field_boost=FIELD_BOOSTS[TITLE]),
+        # No positions in any text field: phrase matching is done by the ranking matrix's
+        # word-pair columns.
+        TITLE: TEXT(analyzer=stemmed, stored=True, phrase=False, field_boost=FIELD_BOOSTS[TITLE]),
         URL: STORED(),
-        SECTION: TEXT(analyzer=stemmed, stored=True, field_boost=FIELD_BOOSTS[SECTION]),
+        SECTION: TEXT(analyzer=stemmed, stored=True, phrase=False, field_boost=FIELD_BOOSTS[SECTION]),
         ANCHOR: STORED(),
         POSITION: STORED(),
-        # No positions: phrase matching is done by the ranking matrix's word-pair columns.
         TEXT_FIELD: TEXT(analyzer=stemmed, stored=True, phrase=False),
         # Unstemmed words of title, heading and text: the vocabulary for typo correction and
         # prefix expansion (edit distance is meaningless between stems).

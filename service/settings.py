@@ -33,6 +33,8 @@ class Settings:
     # Opt-in aggregation of zero-result questions for `healthfaq gaps`.
     gaps_file: Path | None = None
     build_if_missing: bool = True
+    # Processes that analyse and write index segments; 0 = one per core (up to 2) for large corpora.
+    build_procs: int = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":

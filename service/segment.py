@@ -1,0 +1,183 @@
+"""Write the Whoosh index in one segment, posting lists a block at a time.
+
+Whoosh's ``add_document`` spends ~30 µs of Python per posting (analysis, a sorting pool, a
+length lookup on disk and a call chain per posting), which made it 90% of a MedQuAD build. The
+analysis is already done once in termcounts.py, so this module hands Whoosh's own codec the
+finished posting lists instead: stored fields and lengths still go through the codec's
+per-document writer, and each term's postings are filled into the codec's posting writer 128 at
+a time (its block size), which then encodes and writes each block exactly as it would have.
+The result is a normal Whoosh index, posting for posting the same as ``add_document`` writes —
+``tests/test_segment.py`` builds both and compares them.
+
+This reaches into ``W3PostingsWriter``'s block buffer, so it is tied to the pinned
+whoosh-reloaded release (see pyproject.toml); ``check_codec`` refuses any other codec.
+"""
+from __future__ import annotations
+
+from array import array
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+from whoosh import formats, index as whoosh_index
+from whoosh.codec.base import Segment
+from whoosh.codec.whoosh3 import W3Codec
+from whoosh.fields import FieldType, Schema
+from whoosh.index import TOC, clean_files
+from whoosh.system import pack_uint
+from whoosh.util.numeric import byte_to_length, length_to_byte
+
+from . import schema as S
+from .models import Passage
+from .termcounts import TermCounts, TokenRows, count_terms
+
+
+def stored_document(passage: Passage, dupkey: str) -> dict[str, object]:
+    """Every field value of one passage's Whoosh document (stored and indexed)."""
+    return {
+        S.ID_FIELD: passage.id, S.SLUG: passage.article.slug, S.TITLE: passage.article.title,
+        S.URL: passage.article.url or "", S.SECTION: passage.section, S.ANCHOR: passage.anchor,
+        S.POSITION: passage.position, S.TEXT_FIELD: passage.text, S.DUPKEY: dupkey,
+    }
+
+
+def create_index(folder: Path, schema: Schema) -> None:
+    """An empty Whoosh index (schema, no segments) for ``write_segment`` to add to."""
+    whoosh_index.create_in(str(folder), schema).close()
+
+
+def write_segment(folder: Path, passages: Sequence[Passage]) -> tuple[Segment, TermCounts]:
+    """Analyse ``passages`` and write them as one compound segment of the index in ``folder``.
+
+    The segment is not visible until ``commit_segments`` lists it, so several of these can run at
+    once (one process each) on parts of the corpus.
+    """
+    counts = count_terms(passages)
+    ix = whoosh_index.open_dir(str(folder))
+    schema, storage = ix.schema, ix.storage
+    codec = W3Codec()
+    check_codec(codec)
+    segment = codec.new_segment(storage, ix.indexname)
+    token_rows = _token_rows(counts)
+    lengths = {name: rows.lengths for name, rows in token_rows.items()}
+    _write_documents(codec, storage, segment, schema, passages, counts.dupkeys, lengths)
+    fieldwriter = codec.field_writer(storage, segment)
+    for name in sorted(n for n in schema.names() if schema[n].indexed):
+        fieldobj = schema[name]
+        fieldwriter.start_field(name, fieldobj)
+        if name in token_rows:
+            vocabulary = counts.words if name == S.WORDS else counts.terms
+            terms = _counted_postings(fieldobj, vocabulary, token_rows[name], lengths[name])
+        else:
+            terms = _analysed_postings(fieldobj, [stored_document(p, "")[name] for p in passages])
+        for btext, docnums, weights, values, doc_lengths in terms:
+            fieldwriter.start_term(btext)
+            _fill_postings(fieldwriter._postwriter, docnums, weights, values, doc_lengths)
+            fieldwriter.finish_term()
+        fieldwriter.finish_field()
+    fieldwriter.close()
+    segment.set_doc_count(len(passages))
+    segment.create_compound_file(storage)
+    segment.compound = True
+    ix.close()
+    return segment, counts
+
+
+def commit_segments(folder: Path, segments: Sequence[Segment]) -> None:
+    """Publish the segments as the index's next generation, in the given (document) order."""
+    ix = whoosh_index.open_dir(str(folder))
+    generation = ix.latest_generation() + 1
+    TOC(ix.schema, list(segments), generation).write(ix.storage, ix.indexname)
+    clean_files(ix.storage, ix.indexname, generation, segments)
+    ix.close()
+
+
+def check_codec(codec: W3Codec) -> None:
+    if type(codec) is not W3Codec or codec._blocklimit != BLOCK or codec._inlinelimit != 1:
+        raise RuntimeError("segment.py writes Whoosh's W3 codec (block 128, inline limit 1) only")
+
+
+BLOCK = 128
+
+
+def _token_rows(counts: TermCounts) -> dict[str, TokenRows]:
+    return {**counts.fields, S.WORDS: counts.word_rows}
+
+
+def _write_documents(codec: W3Codec, storage, segment, schema: Schema, passages: Sequence[Passage],
+                     dupkeys: Sequence[str], lengths: dict[str, np.ndarray]) -> None:
+    """Stored fields and per-field lengths, in the order and form ``add_document`` gives them."""
+    writer = codec.per_document_writer(storage, segment)
+    names = sorted(schema.names())
+    per_field = {name: lengths[name].tolist() if name in lengths else None for name in names}
+    for docnum, passage in enumerate(passages):
+        stored = stored_document(passage, dupkeys[docnum])
+        writer.start_doc(docnum)
+        for name in names:
+            field = schema[name]
+            length = per_field[name][docnum] if per_field[name] is not None and field.scorable else 0
+            writer.add_field(name, field, stored.get(name) if field.stored else None, length)
+        writer.finish_doc()
+    writer.close()
+
+
+Postings = tuple[bytes, list[int], list[float], list[bytes], list[int]]
+
+
+def _counted_postings(fieldobj: FieldType, vocabulary: Sequence[str], rows: TokenRows,
+                      doc_lengths: np.ndarray) -> Iterator[Postings]:
+    """Each term's (docnums, weights, encoded frequencies, field lengths), terms in byte order."""
+    matrix = rows.counts(len(vocabulary)).tocsc()
+    matrix.sort_indices()
+    fmt = fieldobj.format
+    if type(fmt) is not formats.Frequency:  # Positions etc. would need token positions
+        raise TypeError(f"counted fields must use Whoosh's Frequency format, not {type(fmt).__name__}")
+    boost = fmt.field_boost
+    docnums = matrix.indices.tolist()
+    freqs = matrix.data.astype(np.int64).tolist()
+    quantised = _quantised(doc_lengths)[matrix.indices].tolist()
+    encoded: dict[int, bytes] = {}
+    starts = matrix.indptr.tolist()
+    btexts = [fieldobj.to_bytes(t) for t in vocabulary]
+    for col in sorted((c for c in range(len(vocabulary)) if starts[c + 1] > starts[c]), key=btexts.__getitem__):
+        a, b = starts[col], starts[col + 1]
+        term_freqs = freqs[a:b]
+        values = [encoded.get(f) or encoded.setdefault(f, pack_uint(f)) for f in term_freqs]
+        yield btexts[col], docnums[a:b], [f * boost for f in term_freqs], values, quantised[a:b]
+
+
+def _analysed_postings(fieldobj: FieldType, values: Sequence[str]) -> Iterator[Postings]:
+    """Postings of a small field (ids, slugs) through the field's own ``index``: no lengths."""
+    postings: dict[bytes, tuple[list[int], list[float], list[bytes]]] = {}
+    for docnum, value in enumerate(values):
+        for btext, _freq, weight, vbytes in fieldobj.index(value):
+            docs, weights, encoded = postings.setdefault(btext, ([], [], []))
+            docs.append(docnum)
+            weights.append(weight)
+            encoded.append(vbytes)
+    for btext in sorted(postings):
+        docs, weights, encoded = postings[btext]
+        yield btext, docs, weights, encoded, [0] * len(docs)
+
+
+def _quantised(lengths: np.ndarray) -> np.ndarray:
+    """Field lengths as Whoosh reads them back: rounded through its one-byte encoding."""
+    table = {n: byte_to_length(length_to_byte(n)) for n in set(lengths.tolist())}
+    return np.array([table[n] for n in lengths.tolist()], dtype=np.int64)
+
+
+def _fill_postings(postwriter, docnums: list[int], weights: list[float], values: list[bytes],
+                   lengths: list[int]) -> None:
+    """What ``add_posting`` does per posting, done per block: same buffers, same statistics."""
+    for start in range(0, len(docnums), BLOCK):
+        if start:
+            postwriter._write_block()
+        end = start + BLOCK
+        block_weights = weights[start:end]
+        block_lengths = [n for n in lengths[start:end] if n]
+        postwriter._ids = array("I", docnums[start:end])
+        postwriter._weights = array("f", block_weights)
+        postwriter._values = [v for v in values[start:end] if v]
+        postwriter._maxweight = max(0, max(block_weights))
+        postwriter._minlength = min(block_lengths) if block_lengths else None
+        postwriter._maxlength = max(block_lengths) if block_lengths else 0

@@ -1,0 +1,157 @@
+"""One analysis pass over the passages: token ids per field, shared by both index structures.
+
+The build used to analyse every passage twice (once inside Whoosh's writer, once for the ranking
+matrix). Now each passage is analysed here once, into integer token ids; the Whoosh segment
+(segment.py) and the BM25F matrix (ranking.py) are both written from these arrays.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import schema as S
+from .models import Passage
+
+# The fields ranked by BM25F (stemmed terms); WORDS is the unstemmed vocabulary field.
+RANKED_FIELDS = (S.TITLE, S.SECTION, S.TEXT_FIELD)
+
+
+@dataclass(frozen=True)
+class TokenRows:
+    """Token ids of every passage, concatenated: row ``r`` is ``ids[indptr[r]:indptr[r + 1]]``."""
+
+    ids: np.ndarray
+    indptr: np.ndarray
+
+    @property
+    def rows(self) -> np.ndarray:
+        """The passage row of every token."""
+        return np.repeat(np.arange(len(self.indptr) - 1), np.diff(self.indptr))
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.indptr)
+
+    def counts(self, n_cols: int) -> sp.csr_matrix:
+        """Passages × ids matrix of occurrence counts."""
+        data = np.ones(len(self.ids), dtype=np.float32)
+        matrix = sp.csr_matrix((data, self.ids, self.indptr), shape=(len(self.indptr) - 1, n_cols))
+        matrix.sum_duplicates()
+        return matrix
+
+
+@dataclass(frozen=True)
+class TermCounts:
+    terms: list[str]                   # stemmed vocabulary; a term's id is its index
+    fields: dict[str, TokenRows]       # title, section heading, text: term ids in text order
+    words: list[str]                   # unstemmed vocabulary (spelling, prefixes)
+    word_rows: TokenRows               # each passage's distinct words, first occurrence order
+    dupkeys: list[str]
+
+
+def heading_of(passage: Passage) -> str:
+    """The indexed section heading: empty when the section is the article itself."""
+    return "" if passage.section == passage.article.title else passage.section
+
+
+def dupkey_of(words: Sequence[str]) -> str:
+    """Same key for passages of one topic that differ only in case, punctuation or spacing.
+
+    Built from the words of title + text: the same paragraph under two different topics (MedQuAD
+    repeats answers across diseases) answers two different questions and links to two pages, so
+    both stay.
+    """
+    return hashlib.sha1(" ".join(words).encode("utf-8")).hexdigest()[:16]
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self.terms: dict[str, int] = {}
+        self.words: dict[str, int] = {}
+        # surface word -> term id (-1 for a stop word): stemming runs once per distinct word
+        self.term_of_word: dict[str, int] = {}
+        self.field_ids: dict[str, list[int]] = {f: [] for f in RANKED_FIELDS}
+        self.field_ptr: dict[str, list[int]] = {f: [0] for f in RANKED_FIELDS}
+        self.word_ids: list[int] = []
+        self.word_ptr: list[int] = [0]
+        self.dupkeys: list[str] = []
+        self.last_title: tuple[str, list[str]] = ("", [])
+
+    def add(self, passage: Passage) -> None:
+        surface = {S.TITLE: self._title_words(passage.article.title), S.SECTION: S.words(heading_of(passage)),
+                   S.TEXT_FIELD: S.words(passage.text)}
+        for name in RANKED_FIELDS:
+            ids = self.field_ids[name]
+            ids.extend(t for t in self._term_ids(surface[name]) if t >= 0)
+            self.field_ptr[name].append(len(ids))
+        distinct = dict.fromkeys(surface[S.TITLE] + surface[S.SECTION] + surface[S.TEXT_FIELD])
+        words = self.words
+        self.word_ids.extend(words.setdefault(w, len(words)) for w in distinct)
+        self.word_ptr.append(len(self.word_ids))
+        self.dupkeys.append(dupkey_of(surface[S.TITLE] + surface[S.TEXT_FIELD]))
+
+    def _title_words(self, title: str) -> list[str]:
+        # Passages of one article arrive together and share its title.
+        if title != self.last_title[0]:
+            self.last_title = (title, S.words(title))
+        return self.last_title[1]
+
+    def _term_ids(self, words: list[str]) -> list[int]:
+        cache = self.term_of_word
+        try:
+            return [cache[w] for w in words]
+        except KeyError:
+            for word in words:
+                if word not in cache:
+                    term = S.term_of(word)
+                    cache[word] = -1 if term is None else self.terms.setdefault(term, len(self.terms))
+            return [cache[w] for w in words]
+
+    def result(self) -> TermCounts:
+        return TermCounts(
+            terms=list(self.terms),
+            fields={f: _rows(self.field_ids[f], self.field_ptr[f]) for f in RANKED_FIELDS},
+            words=list(self.words), word_rows=_rows(self.word_ids, self.word_ptr), dupkeys=self.dupkeys)
+
+
+def _rows(ids: list[int], indptr: list[int]) -> TokenRows:
+    return TokenRows(ids=np.asarray(ids, dtype=np.int64), indptr=np.asarray(indptr, dtype=np.int64))
+
+
+def count_terms(passages: Sequence[Passage]) -> TermCounts:
+    """Analyse each passage once (schema.words / schema.term_of) into token ids."""
+    counter = _Counter()
+    for passage in passages:
+        counter.add(passage)
+    return counter.result()
+
+
+def merge_counts(parts: Sequence[TermCounts]) -> TermCounts:
+    """Counts of consecutive corpus parts (analysed in separate processes) as one corpus."""
+    if len(parts) == 1:
+        return parts[0]
+    terms: dict[str, int] = {}
+    words: dict[str, int] = {}
+    remapped: list[tuple[np.ndarray, np.ndarray]] = []
+    for part in parts:
+        term_map = np.array([terms.setdefault(t, len(terms)) for t in part.terms], dtype=np.int64)
+        word_map = np.array([words.setdefault(w, len(words)) for w in part.words], dtype=np.int64)
+        remapped.append((term_map, word_map))
+    return TermCounts(
+        terms=list(terms),
+        fields={f: _concat([TokenRows(m[p.fields[f].ids], p.fields[f].indptr) for p, (m, _) in zip(parts, remapped)])
+                for f in RANKED_FIELDS},
+        words=list(words),
+        word_rows=_concat([TokenRows(m[p.word_rows.ids], p.word_rows.indptr) for p, (_, m) in zip(parts, remapped)]),
+        dupkeys=[key for part in parts for key in part.dupkeys],
+    )
+
+
+def _concat(parts: Sequence[TokenRows]) -> TokenRows:
+    offsets = np.cumsum([0] + [len(p.ids) for p in parts[:-1]])
+    indptr = np.concatenate([parts[0].indptr[:1]] + [p.indptr[1:] + off for p, off in zip(parts, offsets)])
+    return TokenRows(ids=np.concatenate([p.ids for p in parts]), indptr=indptr)

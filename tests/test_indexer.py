@@ -1,0 +1,62 @@
+"""Index builds: two processes writing two segments give the same index as one process."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from whoosh import index as whoosh_index
+
+from service.indexer import build_index, current_version, version_path
+from service.search import SearchRequest, search
+from service.store import open_version
+from tests.conftest import ROOT
+from tests.generated_corpus import write_generated_corpus
+
+# Generated passages are random words of the bundled articles: questions of one or two of them match.
+QUESTIONS = ["blood", "semen leakage", "anxiety fainting", "smell", "pain", "gland swelling", "prostate"]
+
+
+@pytest.fixture(scope="module")
+def one_and_two_processes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("builds")
+    corpus = write_generated_corpus(root / "generated.jsonl", records=400)
+    build_index(corpus, root / "one", procs=1)
+    # A fresh process: the parallel build is only used where no other threads run.
+    subprocess.run([sys.executable, "-m", "service", "build", "--corpus", str(corpus),
+                    "--index", str(root / "two"), "--procs", "2"], cwd=ROOT, check=True, capture_output=True)
+    return (version_path(root / "one", current_version(root / "one")),
+            version_path(root / "two", current_version(root / "two")))
+
+
+def test_two_processes_write_two_segments(one_and_two_processes) -> None:
+    counts = []
+    for path in one_and_two_processes:
+        ix = whoosh_index.open_dir(str(path))
+        counts.append(len(ix._segments()))
+        ix.close()
+    assert counts == [1, 2]
+
+
+def test_same_whoosh_terms_and_documents(one_and_two_processes) -> None:
+    readers = [whoosh_index.open_dir(str(path)).reader() for path in one_and_two_processes]
+    one, two = readers
+    assert list(one.iter_docs()) == list(two.iter_docs())
+    terms = list(one.all_terms())
+    assert list(two.all_terms()) == terms
+    assert [one.doc_frequency(*t) for t in terms] == [two.doc_frequency(*t) for t in terms]
+    for reader in readers:
+        reader.close()
+
+
+def test_same_search_results(one_and_two_processes) -> None:
+    one, two = (open_version(path) for path in one_and_two_processes)
+    assert [p.id for p in one.passages] == [p.id for p in two.passages]
+    assert one.word_df == two.word_df
+    assert one.matrix.n_docs == two.matrix.n_docs and len(one.matrix.term_ids) == len(two.matrix.term_ids)
+    for question in QUESTIONS:
+        first, second = (search(index, SearchRequest(q=question)) for index in (one, two))
+        assert first.hits, question
+        assert [(h.passage.id, round(h.score, 5)) for h in first.hits] == [
+            (h.passage.id, round(h.score, 5)) for h in second.hits], question
