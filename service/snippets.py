@@ -1,17 +1,17 @@
 """Highlighted snippets: the best window of a passage, HTML-escaped, matched words in <mark>.
 
 Only our own <mark> tags survive: every piece of corpus text goes through html.escape.
-Matching is one compiled regex of the word starts the query's stems share with their indexed
-forms, then a stem check of each candidate, so a snippet costs a C-speed scan and a few stems.
+Matching looks for the word starts the query's stems share with their indexed forms (str.find
+on the lowercased passage, a C-speed scan per start), then stems each candidate word, so a
+snippet costs a few scans and a few stems and a new question compiles nothing.
 """
 from __future__ import annotations
 
 import os
 import re
 from collections import defaultdict
-from functools import lru_cache
 from html import escape
-from typing import Iterable, Iterator
+from typing import Iterable
 
 from .schema import term_of
 
@@ -23,8 +23,8 @@ class Highlighter:
     """Finds a query's words in any inflected form, from the index's own vocabulary.
 
     Each stem is searched for by the longest start its indexed forms share ("dizz" for dizzy,
-    dizziness), so a query's pattern has one branch per stem and compiles in microseconds; every
-    candidate word is then confirmed by stemming it, so "painting" is not marked for "pain".
+    dizziness); every candidate word is then confirmed by stemming it, so "painting" is not
+    marked for "pain".
     """
 
     def __init__(self, vocabulary: Iterable[str]) -> None:
@@ -34,34 +34,48 @@ class Highlighter:
             if term is not None:
                 forms[term].append(word)
         self._starts = {term: os.path.commonprefix([term, *words]) for term, words in forms.items()}
-        self._compile = lru_cache(maxsize=4096)(self._pattern)
 
     def pattern(self, stems: Iterable[str]) -> "Marker | None":
-        return self._compile(frozenset(stems))
-
-    def _pattern(self, stems: frozenset[str]) -> "Marker | None":
+        stems = frozenset(stems)
         starts = sorted({self._starts[s] for s in stems if self._starts.get(s)}, key=len, reverse=True)
-        if not starts:
-            return None
-        alternation = "|".join(re.escape(start) for start in starts)
-        regex = re.compile(f"{_WORD_EDGE_BEFORE}(?:{alternation})[^\\W_]*", re.IGNORECASE)
-        return Marker(regex, stems)
+        return Marker(tuple(starts), stems) if starts else None
+
+
+_WORD_CHAR = re.compile(r"[^\W_]")
+_WORD_REST = re.compile(r"[^\W_]*")
 
 
 class Marker:
     """The words of a text that belong to a query's stems."""
 
-    def __init__(self, regex: re.Pattern, stems: frozenset[str]) -> None:
-        self.regex, self.stems = regex, stems
+    def __init__(self, starts: tuple[str, ...], stems: frozenset[str]) -> None:
+        self.starts, self.stems = starts, stems
 
-    def finditer(self, text: str) -> Iterator[re.Match]:
-        stems = self.stems
-        return (m for m in self.regex.finditer(text) if term_of(m.group().lower()) in stems)
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) of every whole word of ``text`` whose stem is one of the query's, in order."""
+        lower = text.lower()
+        if len(lower) != len(text):  # a few characters lowercase to two: offsets would drift
+            return self._spans_by_regex(text)
+        found = set()
+        for start in self.starts:
+            at = lower.find(start)
+            while at >= 0:
+                if at == 0 or not _WORD_CHAR.match(lower, at - 1):
+                    end = _WORD_REST.match(lower, at + len(start)).end()
+                    if term_of(lower[at:end]) in self.stems:
+                        found.add((at, end))
+                at = lower.find(start, at + len(start))
+        return sorted(found)
+
+    def _spans_by_regex(self, text: str) -> list[tuple[int, int]]:
+        alternation = "|".join(re.escape(start) for start in self.starts)
+        regex = re.compile(f"{_WORD_EDGE_BEFORE}(?:{alternation})[^\\W_]*", re.IGNORECASE)
+        return [m.span() for m in regex.finditer(text) if term_of(m.group().lower()) in self.stems]
 
 
 def snippet(text: str, pattern: Marker | None, window: int = WINDOW_CHARS) -> str:
     """About ``window`` characters around the densest cluster of matches, cut at word edges."""
-    matches = [m.span() for m in pattern.finditer(text)] if pattern is not None else []
+    matches = pattern.spans(text) if pattern is not None else []
     start, end = _window(text, matches, window)
     parts = ["\u2026 " if start > 0 else ""]
     cursor = start

@@ -1,6 +1,7 @@
 """The search core on the bundled corpus: ranking order, features, and hostile text."""
 import pytest
 
+from service import schema as S
 from service.search import SearchRequest, search
 
 
@@ -99,3 +100,30 @@ def test_snippets_escape_corpus_text_and_only_add_mark(bundled_index):
     from service.snippets import snippet
     html = snippet("<b>semen</b> & <script>x</script>", bundled_index.highlighter.pattern({"semen"}))
     assert html == "&lt;b&gt;<mark>semen</mark>&lt;/b&gt; &amp; &lt;script&gt;x&lt;/script&gt;"
+
+
+def test_snippet_marks_whole_words_in_any_inflection_and_case(bundled_index):
+    from service.snippets import snippet
+    marker = bundled_index.highlighter.pattern({S.stem("leak"), S.stem("pain")})
+    html = snippet("Leaking, LEAKAGE and leaks; painting? PAINS, spain, pain-free", marker)  # leakage: "leakag"
+    assert html == ("<mark>Leaking</mark>, LEAKAGE and <mark>leaks</mark>; painting? "
+                    "<mark>PAINS</mark>, spain, <mark>pain</mark>-free")
+
+
+def test_snippet_offsets_hold_when_lowercasing_changes_length(bundled_index):
+    from service.snippets import snippet
+    marker = bundled_index.highlighter.pattern({S.stem("semen")})
+    text = "İstanbul clinic: semen leakage. " * 3  # "İ".lower() is two characters
+    assert marker.spans(text) == marker._spans_by_regex(text)
+    assert snippet(text, marker).count("<mark>semen</mark>") == 3
+
+
+def test_find_and_regex_matching_agree_on_the_corpus(bundled_index):
+    stems = {S.stem(w) for w in ("semen", "leak", "blood", "pain", "doctor", "infection", "smell", "clot")}
+    marker = bundled_index.highlighter.pattern(stems)
+    marked = 0
+    for passage in bundled_index.passages:
+        spans = marker.spans(passage.text)
+        assert spans == marker._spans_by_regex(passage.text), passage.id
+        marked += len(spans)
+    assert marked > 20
