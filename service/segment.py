@@ -1,4 +1,4 @@
-"""Write the Whoosh index in one segment, posting lists a block at a time.
+"""Write Whoosh index segments from analysed token ids, posting lists a block at a time.
 
 Whoosh's ``add_document`` spends ~30 µs of Python per posting (analysis, a sorting pool, a
 length lookup on disk and a call chain per posting), which made it 90% of a MedQuAD build. The
@@ -31,6 +31,8 @@ from . import schema as S
 from .models import Passage
 from .termcounts import TermCounts, TokenRows, count_terms
 
+BLOCK = 128  # postings per block: W3Codec's default, which check_codec insists on
+
 
 def stored_document(passage: Passage, dupkey: str) -> dict[str, object]:
     """Every field value of one passage's Whoosh document (stored and indexed)."""
@@ -58,19 +60,12 @@ def write_segment(folder: Path, passages: Sequence[Passage]) -> tuple[Segment, T
     codec = W3Codec()
     check_codec(codec)
     segment = codec.new_segment(storage, ix.indexname)
-    token_rows = _token_rows(counts)
-    lengths = {name: rows.lengths for name, rows in token_rows.items()}
+    lengths = {name: rows.lengths for name, rows in _token_rows(counts).items()}
     _write_documents(codec, storage, segment, schema, passages, counts.dupkeys, lengths)
     fieldwriter = codec.field_writer(storage, segment)
-    for name in sorted(n for n in schema.names() if schema[n].indexed):
-        fieldobj = schema[name]
-        fieldwriter.start_field(name, fieldobj)
-        if name in token_rows:
-            vocabulary = counts.words if name == S.WORDS else counts.terms
-            terms = _counted_postings(fieldobj, vocabulary, token_rows[name], lengths[name])
-        else:
-            terms = _analysed_postings(fieldobj, [stored_document(p, "")[name] for p in passages])
-        for btext, docnums, weights, values, doc_lengths in terms:
+    for name in sorted(n for n in schema.names() if schema[n].indexed):  # Whoosh's term order
+        fieldwriter.start_field(name, schema[name])
+        for btext, docnums, weights, values, doc_lengths in _field_postings(schema[name], name, passages, counts):
             fieldwriter.start_term(btext)
             _fill_postings(fieldwriter._postwriter, docnums, weights, values, doc_lengths)
             fieldwriter.finish_term()
@@ -97,11 +92,17 @@ def check_codec(codec: W3Codec) -> None:
         raise RuntimeError("segment.py writes Whoosh's W3 codec (block 128, inline limit 1) only")
 
 
-BLOCK = 128
-
-
 def _token_rows(counts: TermCounts) -> dict[str, TokenRows]:
     return {**counts.fields, S.WORDS: counts.word_rows}
+
+
+def _field_postings(fieldobj: FieldType, name: str, passages: Sequence[Passage],
+                    counts: TermCounts) -> Iterator["Postings"]:
+    token_rows = _token_rows(counts).get(name)
+    if token_rows is not None:
+        vocabulary = counts.words if name == S.WORDS else counts.terms
+        return _counted_postings(fieldobj, vocabulary, token_rows, token_rows.lengths)
+    return _analysed_postings(fieldobj, [stored_document(p, "")[name] for p in passages])
 
 
 def _write_documents(codec: W3Codec, storage, segment, schema: Schema, passages: Sequence[Passage],
