@@ -34,6 +34,8 @@ def load_articles(corpus: Path) -> list[Article]:
     corpus = Path(corpus)
     if corpus.is_file() and corpus.suffix in {".jsonl", ".ndjson"}:
         articles = list(_read_jsonl(corpus))
+        if not articles:  # publishing it would empty the index in service
+            raise CorpusError(corpus, 0, "no articles (no JSON records) found")
     elif corpus.is_dir():
         folder = corpus / "articles" if (corpus / "articles").is_dir() else corpus
         files = sorted(folder.glob("*.md"))

@@ -104,3 +104,10 @@ def test_jsonl_errors_name_the_line(tmp_path):
 def test_slugify():
     assert slugify("When to see a doctor") == "when-to-see-a-doctor"
     assert slugify("Parkinson’s disease!") == "parkinsons-disease"
+
+
+def test_an_empty_jsonl_corpus_is_refused(tmp_path):
+    path = tmp_path / "empty.jsonl"
+    path.write_text("\n\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match="no articles"):
+        load_articles(path)
