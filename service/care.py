@@ -34,11 +34,13 @@ class CareSigns:
     def rows_for(self, question_stems: set[str], passage_stems: Sequence[Sequence[str]]) -> list[int]:
         """Rows of care passages whose warning signs the question or a top passage meets."""
         rows: list[int] = []
+        passages = [(stems, set(stems)) for stems in passage_stems]
         for sign in self.signs:
             if sign.row in rows:
                 continue
             if _question_meets(sign.stems, question_stems) or any(
-                    _contains_run(stems, sign.stems) for stems in passage_stems):
+                    present.issuperset(sign.stems) and _contains_run(stems, sign.stems)
+                    for stems, present in passages):
                 rows.append(sign.row)
         return rows
 
