@@ -208,7 +208,8 @@ def parse_blocks(lines: list[str], paragraph_break: str = "blank") -> tuple[Bloc
 
 
 def _clean(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
+    """Runs of whitespace as one space (str.split's whitespace is the regex \\s class)."""
+    return " ".join(text.split())
 
 
 # --- JSONL ----------------------------------------------------------------------------------
