@@ -12,25 +12,24 @@ the served index as it was.
 from __future__ import annotations
 
 import fcntl
-import multiprocessing
 import json
 import os
 import shutil
-import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from datetime import datetime, timezone
 from importlib.metadata import version as dist_version
 from pathlib import Path
 from typing import Iterator, Sequence
 
+import numpy as np
 
 from . import schema as S
-from .chunking import chunk_articles
 from .corpus import load_articles
-from .models import Article, Passage
+from .forked import can_fork, run_parts
+from .models import Article
 from .ranking import MATRIX_FILE, write_matrix
 from .segment import commit_segments, create_index, write_segment
 from .termcounts import merge_counts
@@ -41,7 +40,7 @@ MANIFEST = "manifest.json"
 SYNONYMS = "synonyms.txt"
 LOCK = ".build.lock"
 KEEP_VERSIONS = 3
-PARALLEL_MIN_PASSAGES = 4_000
+PARALLEL_MIN_CHARS = 3_000_000  # about 4,000 passages
 
 
 class BuildLockedError(RuntimeError):
@@ -62,7 +61,6 @@ def build_index(corpus: Path, index_dir: Path, synonyms: Path | None = None,
     """Validate the corpus, build a new version and publish it; raise before touching DIR on bad input."""
     started = time.perf_counter()
     articles = load_articles(corpus)
-    passages = chunk_articles(articles)
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     with build_lock(index_dir):
@@ -73,7 +71,7 @@ def build_index(corpus: Path, index_dir: Path, synonyms: Path | None = None,
         draft = versions / f".draft-{name}"
         draft.mkdir()
         try:
-            _write_indexes(draft, passages, _processes(procs, len(passages)))
+            passages = _write_indexes(draft, articles, _processes(procs, articles))
             _copy_synonyms(draft, synonyms or _default_synonyms(corpus))
             _write_manifest(draft, name, corpus, articles, passages)
             _fsync_tree(draft)
@@ -84,7 +82,7 @@ def build_index(corpus: Path, index_dir: Path, synonyms: Path | None = None,
             raise
         publish(index_dir, name)
         prune(index_dir, keep)
-    return BuildReport(version=name, path=final, articles=len(articles), passages=len(passages),
+    return BuildReport(version=name, path=final, articles=len(articles), passages=passages,
                        seconds=time.perf_counter() - started)
 
 
@@ -170,35 +168,43 @@ def _remove_stale_drafts(versions: Path) -> None:
         shutil.rmtree(draft, ignore_errors=True)
 
 
-def _processes(requested: int, passages: int) -> int:
-    if threading.active_count() > 1:
-        return 1  # forking a process that runs threads (a server) can deadlock the child
+def _processes(requested: int, articles: Sequence[Article]) -> int:
+    if not can_fork():
+        return 1
     if requested > 0:
         return requested
-    # Two segments written side by side halve the build; below a few thousand passages starting a
-    # process costs more than it saves.
-    return min(2, os.cpu_count() or 1) if passages >= PARALLEL_MIN_PASSAGES else 1
+    # Two segments written side by side nearly halve the build; for small corpora (under ~4,000
+    # passages) starting a process costs more than it saves.
+    large = sum(_size(a) for a in articles) >= PARALLEL_MIN_CHARS
+    return min(2, os.cpu_count() or 1) if large else 1
 
 
-def _write_indexes(folder: Path, passages: Sequence[Passage], procs: int) -> None:
-    """Analyse once, then write the Whoosh index of record and the ranking matrix from it.
+def _write_indexes(folder: Path, articles: Sequence[Article], procs: int) -> int:
+    """Chunk and analyse once, write the Whoosh index of record and the ranking matrix from it.
 
-    With ``procs`` > 1 the passages are cut into that many consecutive parts, each analysed and
-    written as its own Whoosh segment by its own process; the parts' counts are merged for the
-    matrix. Documents keep corpus order either way.
+    With ``procs`` > 1 the articles are cut into that many consecutive parts of about equal text,
+    each chunked, analysed and written as its own Whoosh segment by its own process; the parts'
+    counts are merged for the matrix. Documents keep corpus order either way. Returns the number
+    of passages.
     """
     create_index(folder, S.build_schema())
-    parts = [passages[i * len(passages) // procs:(i + 1) * len(passages) // procs] for i in range(procs)]
-    if procs == 1:
-        written = [write_segment(folder, passages)]
-    else:
-        # fork (single-threaded here, see _processes): the child starts in milliseconds and does
-        # not re-import the caller's main module as spawn/forkserver would
-        with ProcessPoolExecutor(procs - 1, mp_context=multiprocessing.get_context("fork")) as pool:
-            others = [pool.submit(write_segment, folder, part) for part in parts[1:]]
-            written = [write_segment(folder, parts[0])] + [f.result() for f in others]
-    commit_segments(folder, [segment for segment, _ in written])
-    write_matrix(folder / MATRIX_FILE, merge_counts([counts for _, counts in written]), [p.id for p in passages])
+    written = run_parts(partial(write_segment, folder), _parts(articles, procs))
+    commit_segments(folder, [w.segment for w in written])
+    passage_ids = [pid for w in written for pid in w.passage_ids]
+    write_matrix(folder / MATRIX_FILE, merge_counts([w.counts for w in written]), passage_ids)
+    return len(passage_ids)
+
+
+def _size(article: Article) -> int:
+    return sum(len(b.text) + sum(map(len, b.items)) for s in article.sections for b in s.blocks)
+
+
+def _parts(articles: Sequence[Article], count: int) -> list[Sequence[Article]]:
+    """``count`` consecutive runs of articles holding about the same amount of text."""
+    sizes = np.cumsum([_size(a) for a in articles])
+    total = int(sizes[-1]) if len(sizes) else 0
+    cuts = [0] + [int(np.searchsorted(sizes, total * k / count)) for k in range(1, count)] + [len(articles)]
+    return [articles[a:b] for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
 def _default_synonyms(corpus: Path) -> Path | None:
@@ -214,14 +220,14 @@ def _copy_synonyms(folder: Path, source: Path | None) -> None:
 
 
 def _write_manifest(folder: Path, name: str, corpus: Path, articles: Sequence[Article],
-                    passages: Sequence[Passage]) -> None:
+                    passages: int) -> None:
     manifest = {
         "version": name,
         "built_at": datetime.now(timezone.utc).isoformat(),
         "corpus": str(corpus),
         "whoosh": f"whoosh-reloaded {dist_version('whoosh-reloaded')}",
         "articles": len(articles),
-        "passages": len(passages),
+        "passages": passages,
         "article_meta": [
             {"slug": a.slug, "title": a.title, "url": a.url, "kind": a.kind,
              "care_sections": list(a.care_sections),

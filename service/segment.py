@@ -15,6 +15,7 @@ whoosh-reloaded release (see pyproject.toml); ``check_codec`` refuses any other 
 from __future__ import annotations
 
 from array import array
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -28,7 +29,8 @@ from whoosh.system import pack_uint
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from . import schema as S
-from .models import Passage
+from .chunking import chunk_articles
+from .models import Article, Passage
 from .termcounts import TermCounts, TokenRows, count_terms
 
 BLOCK = 128  # postings per block: W3Codec's default, which check_codec insists on
@@ -48,12 +50,20 @@ def create_index(folder: Path, schema: Schema) -> None:
     whoosh_index.create_in(str(folder), schema).close()
 
 
-def write_segment(folder: Path, passages: Sequence[Passage]) -> tuple[Segment, TermCounts]:
-    """Analyse ``passages`` and write them as one compound segment of the index in ``folder``.
+@dataclass(frozen=True)
+class WrittenSegment:
+    segment: Segment
+    counts: TermCounts
+    passage_ids: list[str]
+
+
+def write_segment(folder: Path, articles: Sequence[Article]) -> WrittenSegment:
+    """Chunk and analyse ``articles`` and write their passages as one segment of the index in ``folder``.
 
     The segment is not visible until ``commit_segments`` lists it, so several of these can run at
-    once (one process each) on parts of the corpus.
+    once (one process each) on consecutive parts of the corpus.
     """
+    passages = chunk_articles(articles)
     counts = count_terms(passages)
     ix = whoosh_index.open_dir(str(folder))
     schema, storage = ix.schema, ix.storage
@@ -75,7 +85,7 @@ def write_segment(folder: Path, passages: Sequence[Passage]) -> tuple[Segment, T
     segment.create_compound_file(storage)
     segment.compound = True
     ix.close()
-    return segment, counts
+    return WrittenSegment(segment, counts, [p.id for p in passages])
 
 
 def commit_segments(folder: Path, segments: Sequence[Segment]) -> None:
@@ -135,16 +145,16 @@ def _counted_postings(fieldobj: FieldType, vocabulary: Sequence[str], rows: Toke
         raise TypeError(f"counted fields must use Whoosh's Frequency format, not {type(fmt).__name__}")
     boost = fmt.field_boost
     docnums = matrix.indices.tolist()
-    freqs = matrix.data.astype(np.int64).tolist()
+    freqs = matrix.data.astype(np.int64)
+    encoded = [pack_uint(f) for f in range(int(freqs.max(initial=0)) + 1)]
+    values = list(map(encoded.__getitem__, freqs.tolist()))
+    weights = (freqs * boost).tolist()
     quantised = _quantised(doc_lengths)[matrix.indices].tolist()
-    encoded: dict[int, bytes] = {}
     starts = matrix.indptr.tolist()
     btexts = [fieldobj.to_bytes(t) for t in vocabulary]
     for col in sorted((c for c in range(len(vocabulary)) if starts[c + 1] > starts[c]), key=btexts.__getitem__):
         a, b = starts[col], starts[col + 1]
-        term_freqs = freqs[a:b]
-        values = [encoded.get(f) or encoded.setdefault(f, pack_uint(f)) for f in term_freqs]
-        yield btexts[col], docnums[a:b], [f * boost for f in term_freqs], values, quantised[a:b]
+        yield btexts[col], docnums[a:b], weights[a:b], values[a:b], quantised[a:b]
 
 
 def _analysed_postings(fieldobj: FieldType, values: Sequence[str]) -> Iterator[Postings]:

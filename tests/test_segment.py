@@ -39,13 +39,15 @@ def both_indexes(tmp_path_factory: pytest.TempPathFactory):
     """The bundled articles plus 300 generated ones: common words span several 128-posting blocks."""
     root = tmp_path_factory.mktemp("segments")
     generated = write_generated_corpus(root / "generated.jsonl", records=300)
-    passages = chunk_articles(load_articles(CORPUS / "articles") + load_articles(generated))
+    articles = load_articles(CORPUS / "articles") + load_articles(generated)
+    passages = chunk_articles(articles)
     (root / "bulk").mkdir()
     (root / "stock").mkdir()
     create_index(root / "bulk", S.build_schema())
-    segment, counts = write_segment(root / "bulk", passages)
-    commit_segments(root / "bulk", [segment])
-    _write_with_add_document(root / "stock", passages, counts.dupkeys)
+    written = write_segment(root / "bulk", articles)
+    commit_segments(root / "bulk", [written.segment])
+    assert written.passage_ids == [p.id for p in passages]
+    _write_with_add_document(root / "stock", passages, written.counts.dupkeys)
     bulk, stock = whoosh_index.open_dir(str(root / "bulk")), whoosh_index.open_dir(str(root / "stock"))
     yield bulk.reader(), stock.reader(), passages
     bulk.close()

@@ -1,0 +1,68 @@
+"""Run one function over a few parts of the work at once: the first part here, each other part in
+a forked child process whose result comes back through a pipe.
+
+Fork, because the parts are already in memory: a forked child sees them without pickling (a
+process pool would pickle every argument through a queue) and starts in milliseconds without
+re-importing the caller's main module. Forking is only safe in a single-threaded process; callers
+check ``can_fork`` first.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from multiprocessing.connection import Connection
+from typing import Callable, Sequence, TypeVar
+
+Part = TypeVar("Part")
+Result = TypeVar("Result")
+
+
+class ChildFailed(RuntimeError):
+    """A child process raised, or died before sending its result."""
+
+
+def can_fork() -> bool:
+    # A fork copies only the calling thread: a lock held by another thread (a server's) stays locked.
+    return threading.active_count() == 1
+
+
+def run_parts(work: Callable[[Part], Result], parts: Sequence[Part]) -> list[Result]:
+    """``[work(p) for p in parts]``, the parts after the first computed in forked children."""
+    context = multiprocessing.get_context("fork")
+    children = []
+    try:
+        for part in parts[1:]:
+            receive, send = context.Pipe(duplex=False)
+            child = context.Process(target=_child, args=(work, part, send), daemon=True)
+            child.start()
+            send.close()
+            children.append((child, receive))
+        results = [work(parts[0])] if parts else []
+        for child, receive in children:
+            results.append(_result_of(child, receive))
+        return results
+    finally:
+        for child, _ in children:
+            if child.is_alive():
+                child.terminate()
+            child.join()
+
+
+def _child(work: Callable[[Part], Result], part: Part, send: Connection) -> None:
+    try:
+        outcome = ("ok", work(part))
+    except BaseException as exc:  # reported to the parent, which raises
+        outcome = ("error", f"{type(exc).__name__}: {exc}")
+    send.send(outcome)
+    send.close()
+
+
+def _result_of(child: multiprocessing.Process, receive: Connection) -> Result:
+    try:
+        status, value = receive.recv()
+    except EOFError:
+        child.join()
+        raise ChildFailed(f"worker process {child.pid} died (exit code {child.exitcode})") from None
+    if status != "ok":
+        raise ChildFailed(f"worker process {child.pid} failed: {value}")
+    return value
