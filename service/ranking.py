@@ -36,7 +36,7 @@ def write_matrix(path: Path, counts: TermCounts, passage_ids: Sequence[str]) -> 
     n_cols = n_terms + len(pair_keys)
     tfp = None
     for name in FIELDS:
-        field_counts = _with_pairs(counts.fields[name], pair_keys, pair_cols).counts(n_cols)
+        field_counts = _field_counts(counts.fields[name], pair_keys, pair_cols, n_cols)
         lengths = np.asarray(field_counts.sum(axis=1)).ravel().astype(np.float64)
         avg = lengths.mean() or 1.0
         norm = 1.0 - FIELD_B[name] + FIELD_B[name] * lengths / avg
@@ -69,14 +69,15 @@ def _pair_columns(counts: TermCounts, n_terms: int) -> tuple[np.ndarray, np.ndar
     return keys.astype(np.int64), (n_terms + np.arange(len(keys))).astype(np.int32)
 
 
-def _with_pairs(tokens: TokenRows, pair_keys: np.ndarray, pair_cols: np.ndarray) -> TokenRows:
-    """The field's term ids followed, per passage, by the columns of its adjacent pairs."""
+def _field_counts(tokens: TokenRows, pair_keys: np.ndarray, pair_cols: np.ndarray, n_cols: int) -> sp.csr_matrix:
+    """Passages × columns occurrence counts of one field: its terms and its adjacent pairs."""
     keys, key_rows = _adjacent_pairs(tokens)
     rows = np.concatenate([tokens.rows, key_rows])
     cols = np.concatenate([tokens.ids, pair_cols[np.searchsorted(pair_keys, keys)].astype(np.int64)])
-    order = np.argsort(rows, kind="stable")
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=len(tokens.indptr) - 1))])
-    return TokenRows(ids=cols[order], indptr=indptr.astype(np.int64))
+    data = np.ones(len(rows), dtype=np.float32)
+    matrix = sp.coo_matrix((data, (rows, cols)), shape=(len(tokens.indptr) - 1, n_cols)).tocsr()
+    matrix.sum_duplicates()
+    return matrix
 
 
 def _duplicates(dupkeys: Sequence[str]) -> np.ndarray:
