@@ -8,11 +8,15 @@ check ``can_fork`` first.
 """
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import os
+import signal
 import threading
 from multiprocessing.connection import Connection
 from typing import Callable, Sequence, TypeVar
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 Part = TypeVar("Part")
 Result = TypeVar("Result")
 
@@ -33,7 +37,7 @@ def run_parts(work: Callable[[Part], Result], parts: Sequence[Part]) -> list[Res
     try:
         for part in parts[1:]:
             receive, send = context.Pipe(duplex=False)
-            child = context.Process(target=_child, args=(work, part, send), daemon=True)
+            child = context.Process(target=_child, args=(work, part, send, os.getpid()), daemon=True)
             child.start()
             send.close()
             children.append((child, receive))
@@ -48,13 +52,26 @@ def run_parts(work: Callable[[Part], Result], parts: Sequence[Part]) -> list[Res
             child.join()
 
 
-def _child(work: Callable[[Part], Result], part: Part, send: Connection) -> None:
+def _child(work: Callable[[Part], Result], part: Part, send: Connection, parent: int) -> None:
+    _die_with(parent)
     try:
         outcome = ("ok", work(part))
     except BaseException as exc:  # reported to the parent, which raises
         outcome = ("error", f"{type(exc).__name__}: {exc}")
     send.send(outcome)
     send.close()
+
+
+def _die_with(parent: int) -> None:
+    """Linux: be killed when the parent dies, even by SIGKILL (a killed build leaves no orphan
+    writing into its draft and holding the build lock it inherited)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the child ends when it next writes to the pipe
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
 
 
 def _result_of(child: multiprocessing.Process, receive: Connection) -> Result:

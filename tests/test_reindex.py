@@ -19,12 +19,29 @@ from tests.conftest import CORPUS, ROOT, make_settings, start_server, stop_serve
 from tests.generated_corpus import write_generated_corpus
 
 
-def _build_command(corpus: Path, index_dir: Path) -> list[str]:
-    return [sys.executable, "-m", "service", "build", "--corpus", str(corpus), "--index", str(index_dir)]
+def _build_command(corpus: Path, index_dir: Path, procs: int = 1) -> list[str]:
+    return [sys.executable, "-m", "service", "build", "--corpus", str(corpus), "--index", str(index_dir),
+            "--procs", str(procs)]
 
 
 def _build(corpus: Path, index_dir: Path) -> subprocess.CompletedProcess:
     return subprocess.run(_build_command(corpus, index_dir), capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+
+def _processes_building(corpus: Path) -> list[int]:
+    """Live processes whose command line builds ``corpus`` (a forked child keeps its parent's)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            state = next(line for line in (proc / "status").read_text().splitlines() if line.startswith("State:"))
+        except (OSError, StopIteration):
+            continue
+        if b"build" in argv and str(corpus).encode() in argv and "zombie" not in state:
+            found.append(int(proc.name))
+    return found
 
 
 def _wait_for(condition, what: str, timeout: float = 30.0) -> None:
@@ -107,11 +124,12 @@ def test_a_request_in_flight_keeps_its_index_even_when_that_version_is_pruned(tm
     assert results.hits and results.hits[0].passage.text  # everything it needs is in memory
 
 
-def test_killed_and_concurrent_builds_leave_serving_untouched_and_no_stuck_lock(tmp_path, served_copy):
+@pytest.mark.parametrize("procs", [1, 2])
+def test_killed_and_concurrent_builds_leave_serving_untouched_and_no_stuck_lock(tmp_path, served_copy, procs):
     big = write_generated_corpus(tmp_path / "big.jsonl", records=1500)
     server = start_server(served_copy, tmp_path)
     served_version = current_version(served_copy)
-    first = subprocess.Popen(_build_command(big, served_copy), cwd=ROOT,
+    first = subprocess.Popen(_build_command(big, served_copy, procs), cwd=ROOT,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         _wait_for(lambda: list((served_copy / "versions").glob(".draft-*")), "the first build's draft", 60)
@@ -123,6 +141,8 @@ def test_killed_and_concurrent_builds_leave_serving_untouched_and_no_stuck_lock(
 
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=30)
+        # nothing of it keeps running: with procs=2 its forked segment writer dies with it
+        _wait_for(lambda: not _processes_building(big), "the killed build's processes to end", 10)
         assert current_version(served_copy) == served_version
         health = httpx.get(server.url + "/healthz", timeout=10).json()
         assert (health["status"], health["version"]) == ("ok", served_version)
