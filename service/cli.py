@@ -33,8 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="build the index from the corpus and publish it")
     _index_options(build)
     build.add_argument("--synonyms", type=Path, help="synonyms file (default: corpus/synonyms.txt)")
-    build.add_argument("--procs", type=int, help="processes writing index segments (default: 2 on "
-                       "multi-core machines for corpora of 4,000+ passages, else 1)")
+    build.add_argument("--procs", type=int, help="processes writing index segments, at most one per "
+                       "core (default: 2 on multi-core machines for corpora of 4,000+ passages, else 1)")
     build.set_defaults(run=_build)
 
     serve = commands.add_parser("serve", help="serve the API and pages (builds the index when missing)")

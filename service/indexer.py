@@ -171,8 +171,8 @@ def _remove_stale_drafts(versions: Path) -> None:
 def _processes(requested: int, articles: Sequence[Article]) -> int:
     if not can_fork():
         return 1
-    if requested > 0:
-        return requested
+    if requested > 0:  # more processes than cores only compete for them
+        return min(requested, os.cpu_count() or 1)
     # Two segments written side by side nearly halve the build; for small corpora (under ~4,000
     # passages) starting a process costs more than it saves.
     large = sum(_size(a) for a in articles) >= PARALLEL_MIN_CHARS

@@ -1,6 +1,7 @@
 """Index builds: two processes writing two segments give the same index as one process."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -60,3 +61,9 @@ def test_same_search_results(one_and_two_processes) -> None:
         assert first.hits, question
         assert [(h.passage.id, round(h.score, 5)) for h in first.hits] == [
             (h.passage.id, round(h.score, 5)) for h in second.hits], question
+
+
+def test_requested_processes_are_capped_at_the_cores() -> None:
+    from service.indexer import _processes
+    assert _processes(1000, []) == min(1000, os.cpu_count() or 1)
+    assert _processes(1, []) == 1
