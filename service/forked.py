@@ -76,7 +76,8 @@ def _die_with(parent: int) -> None:
 
 def _result_of(child: multiprocessing.Process, receive: Connection) -> Result:
     try:
-        status, value = receive.recv()
+        with receive:
+            status, value = receive.recv()
     except EOFError:
         child.join()
         raise ChildFailed(f"worker process {child.pid} died (exit code {child.exitcode})") from None

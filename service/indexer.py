@@ -18,8 +18,8 @@ import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
 from datetime import datetime, timezone
+from functools import partial
 from importlib.metadata import version as dist_version
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -71,7 +71,7 @@ def build_index(corpus: Path, index_dir: Path, synonyms: Path | None = None,
         draft = versions / f".draft-{name}"
         draft.mkdir()
         try:
-            passages = _write_indexes(draft, articles, _processes(procs, articles))
+            passages = _write_indexes(draft, articles, procs)
             _copy_synonyms(draft, synonyms or _default_synonyms(corpus))
             _write_manifest(draft, name, corpus, articles, passages)
             _fsync_tree(draft)
@@ -168,27 +168,28 @@ def _remove_stale_drafts(versions: Path) -> None:
         shutil.rmtree(draft, ignore_errors=True)
 
 
-def _processes(requested: int, articles: Sequence[Article]) -> int:
+def _processes(requested: int, total_chars: int) -> int:
     if not can_fork():
         return 1
     if requested > 0:  # more processes than cores only compete for them
         return min(requested, os.cpu_count() or 1)
     # Two segments written side by side nearly halve the build; for small corpora (under ~4,000
     # passages) starting a process costs more than it saves.
-    large = sum(_size(a) for a in articles) >= PARALLEL_MIN_CHARS
-    return min(2, os.cpu_count() or 1) if large else 1
+    return min(2, os.cpu_count() or 1) if total_chars >= PARALLEL_MIN_CHARS else 1
 
 
 def _write_indexes(folder: Path, articles: Sequence[Article], procs: int) -> int:
     """Chunk and analyse once, write the Whoosh index of record and the ranking matrix from it.
 
-    With ``procs`` > 1 the articles are cut into that many consecutive parts of about equal text,
-    each chunked, analysed and written as its own Whoosh segment by its own process; the parts'
-    counts are merged for the matrix. Documents keep corpus order either way. Returns the number
-    of passages.
+    The articles are cut into as many consecutive parts of about equal text as there are
+    processes (``_processes``); each is chunked, analysed and written as its own Whoosh segment
+    by its own process, and the parts' counts are merged for the matrix. Documents keep corpus
+    order either way. Returns the number of passages.
     """
+    ends = np.cumsum([_size(a) for a in articles])  # text up to and including each article
+    parts = _parts(articles, ends, _processes(procs, int(ends[-1]) if len(ends) else 0))
     create_index(folder, S.build_schema())
-    written = run_parts(partial(write_segment, folder), _parts(articles, procs))
+    written = run_parts(partial(write_segment, folder), parts)
     commit_segments(folder, [w.segment for w in written])
     passage_ids = [pid for w in written for pid in w.passage_ids]
     write_matrix(folder / MATRIX_FILE, merge_counts([w.counts for w in written]), passage_ids)
@@ -199,11 +200,10 @@ def _size(article: Article) -> int:
     return sum(len(b.text) + sum(map(len, b.items)) for s in article.sections for b in s.blocks)
 
 
-def _parts(articles: Sequence[Article], count: int) -> list[Sequence[Article]]:
+def _parts(articles: Sequence[Article], ends: np.ndarray, count: int) -> list[Sequence[Article]]:
     """``count`` consecutive runs of articles holding about the same amount of text."""
-    sizes = np.cumsum([_size(a) for a in articles])
-    total = int(sizes[-1]) if len(sizes) else 0
-    cuts = [0] + [int(np.searchsorted(sizes, total * k / count)) for k in range(1, count)] + [len(articles)]
+    total = int(ends[-1]) if len(ends) else 0
+    cuts = [0] + [int(np.searchsorted(ends, total * k / count)) for k in range(1, count)] + [len(articles)]
     return [articles[a:b] for a, b in zip(cuts, cuts[1:]) if b > a]
 
 

@@ -16,27 +16,30 @@ import numpy as np
 import scipy.sparse as sp
 
 from .schema import FIELD_BOOSTS, SECTION, TEXT_FIELD, TITLE
-from .termcounts import TermCounts, TokenRows
+from .termcounts import RANKED_FIELDS, TermCounts, TokenRows
 
 MATRIX_FILE = "ranking.npz"
 K1 = 1.2
 # Length normalisation per field: titles are short and repeated, so barely normalised.
 FIELD_B = {TITLE: 0.3, SECTION: 0.4, TEXT_FIELD: 0.75}
-FIELDS = (TITLE, SECTION, TEXT_FIELD)
+FIELDS = RANKED_FIELDS
 
 
-def pair_key(left: int, right: int) -> int:
+def pair_key(left, right):
+    """One int64 for an ordered pair of term ids (plain ints or numpy arrays of them)."""
     return (left << 32) | right
 
 
 def write_matrix(path: Path, counts: TermCounts, passage_ids: Sequence[str]) -> None:
     """BM25F weight of every (passage, term) and (passage, adjacent term pair), saved as CSC."""
     n_docs, n_terms = len(passage_ids), len(counts.terms)
-    pair_keys, pair_cols = _pair_columns(counts, n_terms)
+    pairs = {name: _adjacent_pairs(counts.fields[name]) for name in FIELDS}
+    pair_keys = np.unique(np.concatenate([keys for keys, _ in pairs.values()])).astype(np.int64)
+    pair_cols = (n_terms + np.arange(len(pair_keys))).astype(np.int32)  # pair columns follow the terms
     n_cols = n_terms + len(pair_keys)
     tfp = None
     for name in FIELDS:
-        field_counts = _field_counts(counts.fields[name], pair_keys, pair_cols, n_cols)
+        field_counts = _field_counts(counts.fields[name], pairs[name], pair_keys, pair_cols, n_cols)
         lengths = np.asarray(field_counts.sum(axis=1)).ravel().astype(np.float64)
         avg = lengths.mean() or 1.0
         norm = 1.0 - FIELD_B[name] + FIELD_B[name] * lengths / avg
@@ -59,19 +62,14 @@ def _adjacent_pairs(tokens: TokenRows) -> tuple[np.ndarray, np.ndarray]:
     """(pair key, passage row) of every two consecutive terms inside one passage's field."""
     rows = tokens.rows
     same_row = rows[:-1] == rows[1:]
-    keys = (tokens.ids[:-1] << 32) | tokens.ids[1:]
+    keys = pair_key(tokens.ids[:-1], tokens.ids[1:])
     return keys[same_row], rows[:-1][same_row]
 
 
-def _pair_columns(counts: TermCounts, n_terms: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted keys of every pair seen in any ranked field, and the matrix column of each."""
-    keys = np.unique(np.concatenate([_adjacent_pairs(counts.fields[f])[0] for f in FIELDS]))
-    return keys.astype(np.int64), (n_terms + np.arange(len(keys))).astype(np.int32)
-
-
-def _field_counts(tokens: TokenRows, pair_keys: np.ndarray, pair_cols: np.ndarray, n_cols: int) -> sp.csr_matrix:
+def _field_counts(tokens: TokenRows, pairs: tuple[np.ndarray, np.ndarray], pair_keys: np.ndarray,
+                  pair_cols: np.ndarray, n_cols: int) -> sp.csr_matrix:
     """Passages × columns occurrence counts of one field: its terms and its adjacent pairs."""
-    keys, key_rows = _adjacent_pairs(tokens)
+    keys, key_rows = pairs
     rows = np.concatenate([tokens.rows, key_rows])
     cols = np.concatenate([tokens.ids, pair_cols[np.searchsorted(pair_keys, keys)].astype(np.int64)])
     data = np.ones(len(rows), dtype=np.float32)

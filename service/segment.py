@@ -34,6 +34,8 @@ from .models import Article, Passage
 from .termcounts import TermCounts, TokenRows, count_terms
 
 BLOCK = 128  # postings per block: W3Codec's default, which check_codec insists on
+# A term's postings: (term bytes, docnums, weights, encoded frequencies, quantised field lengths)
+Postings = tuple[bytes, list[int], list[float], list[bytes], list[int]]
 
 
 def stored_document(passage: Passage, dupkey: str) -> dict[str, object]:
@@ -107,7 +109,7 @@ def _token_rows(counts: TermCounts) -> dict[str, TokenRows]:
 
 
 def _field_postings(fieldobj: FieldType, name: str, passages: Sequence[Passage],
-                    counts: TermCounts) -> Iterator["Postings"]:
+                    counts: TermCounts) -> Iterator[Postings]:
     token_rows = _token_rows(counts).get(name)
     if token_rows is not None:
         vocabulary = counts.words if name == S.WORDS else counts.terms
@@ -130,9 +132,6 @@ def _write_documents(codec: W3Codec, storage, segment, schema: Schema, passages:
             writer.add_field(name, field, stored.get(name) if field.stored else None, length)
         writer.finish_doc()
     writer.close()
-
-
-Postings = tuple[bytes, list[int], list[float], list[bytes], list[int]]
 
 
 def _counted_postings(fieldobj: FieldType, vocabulary: Sequence[str], rows: TokenRows,

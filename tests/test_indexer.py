@@ -66,7 +66,7 @@ def test_same_search_results(one_and_two_processes) -> None:
 def test_requested_processes_are_capped_at_the_cores() -> None:
     # In a fresh process: this one may run other threads, and then a build never forks at all.
     probe = ("import os; from service.indexer import _processes; "
-             "print(_processes(1000, []), _processes(1, []), os.cpu_count() or 1)")
+             "print(_processes(1000, 0), _processes(1, 0), os.cpu_count() or 1)")
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     many, one, cores = map(int, done.stdout.split())
     assert (many, one) == (cores, 1)
