@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
+from importlib import resources
 from importlib.metadata import version as dist_version
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -72,7 +73,7 @@ def build_index(corpus: Path, index_dir: Path, synonyms: Path | None = None,
         draft.mkdir()
         try:
             passages = _write_indexes(draft, articles, procs)
-            _copy_synonyms(draft, synonyms or _default_synonyms(corpus))
+            (draft / SYNONYMS).write_text(synonym_rules(corpus, synonyms), encoding="utf-8")
             _write_manifest(draft, name, corpus, articles, passages)
             _fsync_tree(draft)
             final = versions / name
@@ -207,16 +208,19 @@ def _parts(articles: Sequence[Article], ends: np.ndarray, count: int) -> list[Se
     return [articles[a:b] for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
-def _default_synonyms(corpus: Path) -> Path | None:
-    corpus = Path(corpus)
-    candidates = [corpus / SYNONYMS] if corpus.is_dir() else []
-    candidates.append(Path(__file__).resolve().parent.parent / "corpus" / SYNONYMS)
-    return next((c for c in candidates if c.is_file()), None)
+def synonym_rules(corpus: Path, override: Path | None = None) -> str:
+    """The synonym rules a build uses: ``override`` alone when given, else the package's default
+    vocabulary followed by the corpus folder's own ``synonyms.txt`` (site-specific additions).
 
-
-def _copy_synonyms(folder: Path, source: Path | None) -> None:
-    text = Path(source).read_text(encoding="utf-8") if source else "# no synonyms\n"
-    (folder / SYNONYMS).write_text(text, encoding="utf-8")
+    The defaults ship inside the package, so an installed wheel builds with them wherever it runs.
+    """
+    if override is not None:
+        return Path(override).read_text(encoding="utf-8")
+    rules = [resources.files("service").joinpath("data", SYNONYMS).read_text(encoding="utf-8")]
+    local = Path(corpus) / SYNONYMS
+    if local.is_file():
+        rules.append(local.read_text(encoding="utf-8"))
+    return "\n".join(rules)
 
 
 def _write_manifest(folder: Path, name: str, corpus: Path, articles: Sequence[Article],

@@ -22,12 +22,14 @@ from service.store import LoadedIndex, open_version
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
-CORPUS = ROOT / "corpus"
+# The tests' own frozen copy of the articles: editors change corpus/, never these.
+CORPUS = DATA / "corpus"
+EDITORIAL_CORPUS = ROOT / "corpus"
 
 
 @pytest.fixture(scope="session")
 def bundled_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bundled corpus, built once per test session."""
+    """The test corpus, built once per test session."""
     index_dir = tmp_path_factory.mktemp("bundled-index")
     build_index(CORPUS, index_dir)
     return index_dir
