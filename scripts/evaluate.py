@@ -29,10 +29,9 @@ from whoosh import index as whoosh_index  # noqa: E402
 from whoosh.fields import ID, TEXT, Schema  # noqa: E402
 from whoosh.query import Or, Term  # noqa: E402
 
-from service.indexer import current_version, version_path  # noqa: E402
 from service.schema import HealthAnalyzer, analyze  # noqa: E402
 from service.search import SearchRequest, search  # noqa: E402
-from service.store import LoadedIndex, open_version  # noqa: E402
+from service.store import IndexUnavailable, LoadedIndex, open_current  # noqa: E402
 
 K = 10
 
@@ -47,17 +46,17 @@ def main() -> int:
     parser.add_argument("--baseline-dir", type=Path, help="where the baseline index is kept (reused)")
     args = parser.parse_args()
 
-    name = current_version(args.index)
-    if name is None:
-        print(f"error: no index in {args.index}; build it first", file=sys.stderr)
+    try:
+        index = open_current(args.index)
+    except IndexUnavailable as exc:
+        print(f"error: {exc}; build it first", file=sys.stderr)
         return 1
-    index = open_version(version_path(args.index, name))
     questions = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
     if args.sample and args.sample < len(questions):
         questions = random.Random(args.seed).sample(questions, args.sample)
     engines = {"ours": lambda q: [h.passage for h in search(index, SearchRequest(q=q, limit=50)).hits]}
     if not args.no_baseline:
-        baseline = PlainBaseline(index, args.baseline_dir or Path(tempfile.gettempdir()) / f"healthfaq-baseline-{name}")
+        baseline = PlainBaseline(index, args.baseline_dir or Path(tempfile.gettempdir()) / f"healthfaq-baseline-{index.version}")
         engines["plain BM25 baseline"] = baseline.passages
     scorer = score_seed if "relevant" not in questions[0] else score_documents
     rows = {label: scorer(run, questions) for label, run in engines.items()}

@@ -14,8 +14,9 @@ from .models import SearchResults
 from .openapi import openapi_document
 from .params import search_request
 from .reloading import IndexHolder, Served
-from .search import SearchRequest
-from .suggest import suggest_params, suggester_for
+from .search import SearchRequest, cached_search
+from .search import search as run_search
+from .suggest import suggest_params
 
 
 def holder_of(request: Request) -> IndexHolder:
@@ -39,11 +40,12 @@ INLINE_QUESTION_CHARS = 200
 async def search_endpoint(request: Request) -> Response:
     served = served_or_503(request)
     search = search_request(request.query_params, served.index.articles)
-    results = served.cached(search)  # a repeated question is answered on the loop
+    cache = request.app.state.cache
+    results = cached_search(served.index, search, cache)  # a repeated question is answered on the loop
     if results is None and len(search.q) <= INLINE_QUESTION_CHARS:
-        results = served.search(search)
+        results = run_search(served.index, search, cache)
     elif results is None:
-        results = await anyio.to_thread.run_sync(served.search, search)
+        results = await anyio.to_thread.run_sync(run_search, served.index, search, cache)
     note_search(request, search, results)
     return JSONResponse(results.to_dict())
 
@@ -66,10 +68,7 @@ async def suggest_endpoint(request: Request) -> Response:
     """Completions for a search box: titles, section headings and frequent phrases."""
     served = served_or_503(request)
     q, limit = suggest_params(request.query_params)
-    suggester = suggester_for(served.index, build=False)
-    if suggester is None:  # first call on this index version: build off the event loop
-        suggester = await anyio.to_thread.run_sync(suggester_for, served.index)
-    suggestions = suggester.suggest(q, limit)
+    suggestions = served.index.suggester.suggest(q, limit)
     return JSONResponse({"query": q, "suggestions": [s.to_dict() for s in suggestions]})
 
 

@@ -16,6 +16,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from . import api, pages
+from .cache import ResultCache
 from .errors import ApiError, handle_api_error, handle_http_exception, handle_unexpected
 from .gaps import GapsLog
 from .limits import LoadLimitMiddleware
@@ -29,6 +30,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
+    """The application; uvicorn calls it with no argument (``--factory``), so each worker builds
+    its settings from the environment when it starts, never at import."""
     settings = settings or Settings.from_env()
     holder = IndexHolder(settings)
     metrics = Metrics(holder)
@@ -75,6 +78,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.holder = holder
     app.state.metrics = metrics
+    app.state.cache = ResultCache(settings.result_cache_size)
     app.state.gaps = GapsLog(settings.gaps_file) if settings.gaps_file else None
     return app
 
@@ -89,5 +93,3 @@ async def _keep_index_current(holder: IndexHolder, interval: float) -> None:
             log.exception("index refresh failed")
         await asyncio.sleep(interval)
 
-
-app = create_app()

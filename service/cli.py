@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .corpus import CorpusError, load_articles
-from .indexer import BuildLockedError, build_index, current_version, version_path
+from . import version as V
 from .settings import Settings
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
@@ -73,6 +73,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _build(args: argparse.Namespace) -> int:
+    from .indexer import BuildLockedError, build_index
+
     settings = _settings(args)
     try:
         report = build_index(settings.corpus_path, settings.index_dir, synonyms=args.synonyms,
@@ -83,7 +85,7 @@ def _build(args: argparse.Namespace) -> int:
         return 1
     except BuildLockedError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 75  # EX_TEMPFAIL: try again later
+        return V.BUILD_LOCKED_EXIT  # try again later
     print(f"built {report.version}: {report.articles} articles, {report.passages} passages "
           f"in {report.seconds:.2f} s -> {settings.index_dir}")
     return 0
@@ -93,7 +95,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = _settings(args)
-    if current_version(settings.index_dir) is None:
+    if V.current_version(settings.index_dir) is None:
         # A bad corpus stops the command here, naming the file and line. A good one is built by
         # the server itself, which meanwhile answers /healthz "starting" and /readyz 503.
         if not settings.build_if_missing:
@@ -174,11 +176,10 @@ def _gaps(args: argparse.Namespace) -> int:
 
 def _search(args: argparse.Namespace) -> int:
     from .search import MAX_LIMIT, SearchRequest, search
-    from .store import IndexUnavailable, open_version
+    from .store import IndexUnavailable, open_current
 
     settings = _settings(args)
-    name = current_version(settings.index_dir)
-    if name is None:
+    if V.current_version(settings.index_dir) is None:
         print(f"error: no index in {settings.index_dir}; run `healthfaq build` first", file=sys.stderr)
         return 1
     if not args.question.strip():
@@ -188,7 +189,7 @@ def _search(args: argparse.Namespace) -> int:
         print(f"error: --limit must be between 1 and {MAX_LIMIT}", file=sys.stderr)
         return 2
     try:
-        index = open_version(version_path(settings.index_dir, name))
+        index = open_current(settings.index_dir)
     except IndexUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -11,7 +11,6 @@ worker per container (or pod) and let Prometheus sum over instances.
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from typing import Iterator
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, ProcessCollector
@@ -69,18 +68,11 @@ class _IndexCollector(Collector):
             return
         yield GaugeMetricFamily("healthfaq_index_passages", "Passages in the served index",
                                 value=float(served.index.passage_count))
-        built = _built_at(served.index.manifest)
+        built = served.index.manifest.built_timestamp()
         yield GaugeMetricFamily("healthfaq_index_age_seconds", "Seconds since the served version was built",
                                 value=max(0.0, time.time() - (built if built is not None else served.loaded_at)))
         yield GaugeMetricFamily("healthfaq_index_loaded_timestamp_seconds",
                                 "Unix time this worker started serving the version", value=served.loaded_at)
-
-
-def _built_at(manifest: dict) -> float | None:
-    try:
-        return datetime.fromisoformat(manifest["built_at"]).timestamp()
-    except (KeyError, TypeError, ValueError):
-        return None
 
 
 class MetricsMiddleware:

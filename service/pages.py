@@ -15,6 +15,7 @@ from .api import note_search, served_or_503
 from .errors import ApiError
 from .models import Passage
 from .params import search_request
+from .search import search as run_search
 
 TEMPLATES = Jinja2Templates(env=Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -60,7 +61,8 @@ async def search_page(request: Request) -> Response:
         except ApiError as exc:
             context["error"] = exc.message
             return TEMPLATES.TemplateResponse(request, "search.html", context, status_code=exc.status)
-        found = await anyio.to_thread.run_sync(served.search, search)  # as /search: off the loop
+        # As /search: off the event loop.
+        found = await anyio.to_thread.run_sync(run_search, served.index, search, request.app.state.cache)
         note_search(request, search, found)
         results = found.to_dict()
         context["results"] = results

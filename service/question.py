@@ -58,7 +58,7 @@ class QueryPlan:
     unknown_words: int = 0
     highlight: set[str] = field(default_factory=set)
     question_stems: set[str] = field(default_factory=set)
-    did_you_mean: str | None = None
+    corrections: dict[int, str] = field(default_factory=dict)  # word position -> corrected word
 
     @property
     def term_count(self) -> int:
@@ -86,17 +86,29 @@ def clean_question(text: str) -> str:
     return _CONTROL.sub(" ", text)
 
 
+@dataclass(frozen=True)
+class WordEntry:
+    """How one typed word counts in the plan."""
+    key: str                            # the group it belongs to: its stem, or its correction's
+    cols: tuple[tuple[int, float], ...]  # (column, weight) of the typed stem and of its correction
+    mass: float                         # informativeness (idf)
+    correction: str | None = None       # the corrected word, for "did you mean"
+    highlight: tuple[str, ...] = ()     # stems to mark in snippets
+
+
+def question_words(text: str) -> list[tuple[str, int, int]]:
+    """(lowercased word, start, end) of every word of the question, control characters ignored."""
+    return list(word_spans(clean_question(text)))
+
+
 def plan_query(text: str, index: LoadedIndex, prefix: bool = False) -> QueryPlan:
     plan = QueryPlan()
-    matrix = index.matrix
-    spans = list(word_spans(clean_question(text)))
-    words = [w for w, _, _ in spans]
+    words = [w for w, _, _ in question_words(text)]
     content = [i for i, w in enumerate(words) if term_of(w) and not is_chatter(w)]
     if prefix and words and term_of(words[-1]) is None and len(words[-1]) >= 2:
         content.append(len(words) - 1)  # a half-typed last word may look like a stop word
     last = content[-1] if content else None
-    corrections: dict[int, str] = {}
-    entries: list[tuple[str, list[tuple[int, float]], float]] = []  # (stem, [(col, weight)], mass)
+    entries: list[WordEntry] = []
     for i in content:
         word = words[i]
         if prefix and i == last and i == len(words) - 1 and not text[-1:].isspace():
@@ -104,66 +116,70 @@ def plan_query(text: str, index: LoadedIndex, prefix: bool = False) -> QueryPlan
             if completions:
                 _add_completions(plan, index, completions)
                 continue
-        entry = _word_entry(plan, index, word)
+        plan.question_stems.add(stem(word))
+        entry = _word_entry(index, word)
         if entry is None:
+            if not word.isdigit():  # ages and counts in a pasted message carry no topic
+                plan.unknown_mass += index.matrix.max_idf
+                plan.unknown_words += 1
             continue
-        if entry[3]:
-            corrections[i] = entry[3]
-        entries.append(entry[:3])
-    # Long questions: keep only the most informative terms (bounded cost, less noise).
-    masses: dict[str, float] = {}
-    for key, _, mass in entries:
-        masses[key] = max(mass, masses.get(key, 0.0))
-    keep = set(sorted(masses, key=lambda k: -masses[k])[:MAX_QUERY_TERMS])
-    groups: dict[str, Group] = {}
-    sequence: list[str] = []
-    for key, cols, mass in entries:
-        if key not in keep:
-            continue
-        group = groups.setdefault(key, Group(mass=masses[key]))
-        for col, weight in cols:
-            plan.add(col, weight, group)
-        sequence.append(key)
-    plan.groups.extend(groups.values())
-    _add_pairs(plan, matrix, sequence)
-    _add_synonyms(plan, index, sequence, groups)
-    if corrections:
-        plan.did_you_mean = _corrected_text(text, spans, corrections)
+        if entry.correction:
+            plan.corrections[i] = entry.correction
+        plan.highlight.update(entry.highlight)
+        plan.question_stems.update(entry.highlight)
+        entries.append(entry)
+    _add_groups(plan, index, entries)
     return plan
 
 
-def _word_entry(plan: QueryPlan, index: LoadedIndex, word: str):
-    """(group key, [(column, weight)], informativeness, correction) for one typed word, or None."""
+def _add_groups(plan: QueryPlan, index: LoadedIndex, entries: list[WordEntry]) -> None:
+    """One group per distinct key, the most informative MAX_QUERY_TERMS only (bounded cost, less
+    noise in long messages); then the phrase pairs and synonym alternatives of the kept words."""
+    masses: dict[str, float] = {}
+    for entry in entries:
+        masses[entry.key] = max(entry.mass, masses.get(entry.key, 0.0))
+    keep = set(sorted(masses, key=lambda k: -masses[k])[:MAX_QUERY_TERMS])
+    groups: dict[str, Group] = {}
+    sequence: list[str] = []
+    for entry in entries:
+        if entry.key not in keep:
+            continue
+        group = groups.setdefault(entry.key, Group(mass=masses[entry.key]))
+        for col, weight in entry.cols:
+            plan.add(col, weight, group)
+        sequence.append(entry.key)
+    plan.groups.extend(groups.values())
+    _add_pairs(plan, index.matrix, sequence)
+    _add_synonyms(plan, index, sequence, groups)
+
+
+def _word_entry(index: LoadedIndex, word: str) -> WordEntry | None:
+    """The typed word's stem and, for a word the index does not know (or barely knows), its
+    correction; None when neither is indexed and no synonym rule starts with it."""
     matrix = index.matrix
     typed = stem(word)
     typed_col = matrix.column(typed)
     fixed = index.speller.correct(word) if typed_col is None or index.word_df.get(word, 0) <= 2 else None
     fixed_stem = stem(fixed) if fixed else None
     fixed_col = matrix.column(fixed_stem) if fixed_stem and fixed_stem != typed else None
-    if fixed_col is None:
-        fixed = None
-    plan.question_stems.add(typed)
     if typed_col is None and fixed_col is None:
         if typed in index.synonyms.words:
             # Not in the index, but a synonym may be ("pee" -> "urinate"): a group of its own.
-            return typed, [], matrix.max_idf / 2, None
-        if not word.isdigit():  # ages and counts in a pasted message carry no topic
-            plan.unknown_mass += matrix.max_idf
-            plan.unknown_words += 1
+            return WordEntry(key=typed, cols=(), mass=matrix.max_idf / 2)
         return None
     cols: list[tuple[int, float]] = []
+    highlight: list[str] = []
     mass = 0.0
     if typed_col is not None:
         cols.append((typed_col, TYPED_WEIGHT))
         mass = float(matrix.idf[typed_col])
-        plan.highlight.add(typed)
+        highlight.append(typed)
     if fixed_col is not None:
         cols.append((fixed_col, CORRECTION_WEIGHT))
         mass = max(mass, float(matrix.idf[fixed_col]))
-        plan.highlight.add(fixed_stem)
-        plan.question_stems.add(fixed_stem)
-    key = typed if typed_col is not None else fixed_stem
-    return key, cols, mass, fixed
+        highlight.append(fixed_stem)
+    return WordEntry(key=typed if typed_col is not None else fixed_stem, cols=tuple(cols), mass=mass,
+                     correction=fixed if fixed_col is not None else None, highlight=tuple(highlight))
 
 
 def _add_completions(plan: QueryPlan, index: LoadedIndex, completions: list[str]) -> None:
@@ -224,10 +240,17 @@ def _add_alternative(plan: QueryPlan, matrix, alternative: tuple[str, ...], cove
     plan.highlight.update(alternative)
 
 
-def _corrected_text(text: str, spans: list[tuple[str, int, int]], corrections: dict[int, str]) -> str:
+def did_you_mean(text: str, corrections: dict[int, str]) -> str | None:
+    """The question as typed, with the corrected words put in: None when nothing was corrected.
+
+    Word positions are those of ``question_words``, so corrections made for one spelling of a
+    question apply to any text with the same words ("Kegel   EXERCISES", "kegel exercises").
+    """
+    if not corrections:
+        return None
     cleaned = clean_question(text)
     pieces, cursor = [], 0
-    for i, (_, start, end) in enumerate(spans):
+    for i, (_, start, end) in enumerate(word_spans(cleaned)):
         if i in corrections:
             pieces.append(cleaned[cursor:start])
             pieces.append(corrections[i])

@@ -1,8 +1,11 @@
 """Keeps the served index current: opens the published version, notices a new one, falls back.
 
-Each request takes ``holder.current`` once and uses that LoadedIndex to the end, so a swap never
+Each request takes ``holder.served`` once and uses that LoadedIndex to the end, so a swap never
 changes an index under a request in flight. A version that fails to open is never served; if an
 older good version is on disk the service keeps answering from it and reports "degraded".
+
+The service never imports the build: a missing index is built by a ``healthfaq build`` child
+process, and the server meets its result only as a published version on disk.
 """
 from __future__ import annotations
 
@@ -10,18 +13,15 @@ import ctypes
 import ctypes.util
 import gc
 import logging
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cache import ResultCache
-from .corpus import CorpusError
-from .indexer import BuildLockedError, build_index, current_version, list_versions, version_path
+from . import version as V
 from .settings import Settings
-from .models import SearchResults
-from .search import SearchRequest, search
-from .suggest import suggester_for
 from .store import IndexUnavailable, LoadedIndex, open_version
 
 log = logging.getLogger("healthfaq.index")
@@ -31,30 +31,11 @@ if _LIBC is not None and not hasattr(_LIBC, "malloc_trim"):  # not glibc (musl, 
     _LIBC = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Served:
-    """The index in service and the cache of answers computed from it (dropped with it)."""
+    """The index in service and when this worker started serving it."""
     index: LoadedIndex
-    cache: ResultCache
     loaded_at: float
-
-    def cached(self, request: SearchRequest) -> SearchResults | None:
-        """A finished answer to the same normalised request on this version, if one is kept."""
-        return self.cache.get(_cache_key(request))  # type: ignore[return-value]
-
-    def search(self, request: SearchRequest, use_cache: bool = True) -> SearchResults:
-        if use_cache:
-            cached = self.cached(request)
-            if cached is not None:
-                return cached
-        results = search(self.index, request)
-        if use_cache:
-            self.cache.put(_cache_key(request), results)
-        return results
-
-
-def _cache_key(request: SearchRequest) -> tuple:
-    return (" ".join(request.q.lower().split()), request.limit, request.offset, request.article, request.prefix)
 
 
 class IndexHolder:
@@ -65,24 +46,18 @@ class IndexHolder:
         self._lock = threading.Lock()
         self.status = "starting"
         self.problem: str | None = None
-        self._building = False
         self._release_pending = False
 
     @property
     def served(self) -> Served | None:
         return self._served
 
-    @property
-    def current(self) -> LoadedIndex | None:
-        served = self._served
-        return served.index if served else None
-
     def refresh(self) -> bool:
         """Load the published version if it is not the one served. True when something changed."""
         with self._lock:
             if self._release_pending:
                 self._release_replaced()
-            wanted = current_version(self.index_dir)
+            wanted = V.current_version(self.index_dir)
             served = self._served
             if wanted is None:
                 if served is None:
@@ -91,7 +66,7 @@ class IndexHolder:
             if served is not None and served.index.version == wanted:
                 return False
             try:
-                self._swap(open_version(version_path(self.index_dir, wanted)))
+                self._swap(open_version(V.version_path(self.index_dir, wanted)))
                 self.status, self.problem = "ok", None
                 return True
             except IndexUnavailable as exc:
@@ -104,11 +79,11 @@ class IndexHolder:
                 return False
 
     def _fall_back(self, exclude: str) -> bool:
-        for name in reversed(list_versions(self.index_dir)):
+        for name in reversed(V.list_versions(self.index_dir)):
             if name == exclude:
                 continue
             try:
-                self._swap(open_version(version_path(self.index_dir, name)))
+                self._swap(open_version(V.version_path(self.index_dir, name)))
             except IndexUnavailable:
                 continue
             self.status = "degraded"
@@ -126,24 +101,24 @@ class IndexHolder:
             _LIBC.malloc_trim(0)
 
     def _swap(self, index: LoadedIndex) -> None:
-        # Suggestions are prepared before the version serves, so no request waits for them.
-        suggester_for(index)
         self._release_pending = self._served is not None
-        self._served = Served(index=index, cache=ResultCache(self.settings.result_cache_size),
-                              loaded_at=time.time())
+        self._served = Served(index=index, loaded_at=time.time())
         log.info("serving index version %s (%d passages)", index.version, index.passage_count)
 
     def build_if_missing(self) -> None:
-        """First start with no index: build one from the corpus (another worker may be doing it)."""
-        if current_version(self.index_dir) is not None or not self.settings.build_if_missing:
+        """First start with no index: build one from the corpus in a child process (another
+        worker may be doing it already; then this one waits for the version it publishes)."""
+        if V.current_version(self.index_dir) is not None or not self.settings.build_if_missing:
             return
-        self._building = True
-        try:
-            build_index(self.settings.corpus_path, self.index_dir, procs=self.settings.build_procs)
-        except BuildLockedError:
+        command = [sys.executable, "-m", "service", "build", "--corpus", str(self.settings.corpus_path),
+                   "--index", str(self.index_dir)]
+        if self.settings.build_procs:
+            command += ["--procs", str(self.settings.build_procs)]
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode == V.BUILD_LOCKED_EXIT:
             log.info("another process is building the index; waiting for it")
-        except CorpusError as exc:
+        elif done.returncode != 0:
             self.problem = "cannot build the index: the corpus has an error; see the server log"
-            log.error("cannot build the index: %s", exc)
-        finally:
-            self._building = False
+            log.error("cannot build the index: %s", done.stderr.strip())
+        else:
+            log.info("%s", done.stdout.strip())

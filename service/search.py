@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .models import CareAdvice, Hit, SearchResults
-from .question import plan_query
+from .cache import ResultCache
+from .question import did_you_mean, plan_query, question_words
 from .schema import analyze
 from .snippets import snippet
 from .store import LoadedIndex
@@ -39,19 +40,62 @@ class SearchRequest:
     prefix: bool = False
 
 
-def search(index: LoadedIndex, request: SearchRequest) -> SearchResults:
-    """Ranked passages for a free-text question; never raises on any text."""
+@dataclass(frozen=True)
+class Ranked:
+    """What a search computes from the question's words: kept in the result cache."""
+    hits: tuple[Hit, ...]
+    total: int
+    corrections: dict[int, str]
+    care_advice: tuple[CareAdvice, ...]
+
+
+def search(index: LoadedIndex, request: SearchRequest, cache: ResultCache | None = None) -> SearchResults:
+    """Ranked passages for a free-text question; never raises on any text.
+
+    With a cache, a question whose words were ranked before on this version is answered from it;
+    the response still echoes this request's own text, timing and "did you mean".
+    """
     started = time.perf_counter()
+    key = _cache_key(request)
+    ranked = cache.get(index.version, key) if cache is not None else None
+    if ranked is None:
+        ranked = _rank(index, request)
+        if cache is not None:
+            cache.put(index.version, key, ranked)
+    return _results(request, ranked, started)
+
+
+def cached_search(index: LoadedIndex, request: SearchRequest, cache: ResultCache) -> SearchResults | None:
+    """The answer when the cache holds its ranking (cheap enough for the event loop), else None."""
+    started = time.perf_counter()
+    ranked = cache.get(index.version, _cache_key(request))
+    return None if ranked is None else _results(request, ranked, started)
+
+
+def _cache_key(request: SearchRequest) -> tuple:
+    """Everything the ranking depends on: the question's words (not their case or spacing) and,
+    while typing, whether the last word is finished."""
+    words = tuple(w for w, _, _ in question_words(request.q))
+    typing = request.prefix and not request.q[-1:].isspace()
+    return (words, typing, request.limit, request.offset, request.article, request.prefix)
+
+
+def _results(request: SearchRequest, ranked: Ranked, started: float) -> SearchResults:
+    return SearchResults(query=request.q, total=ranked.total, hits=ranked.hits,
+                         took_ms=(time.perf_counter() - started) * 1000.0,
+                         did_you_mean=did_you_mean(request.q, ranked.corrections),
+                         care_advice=ranked.care_advice)
+
+
+def _rank(index: LoadedIndex, request: SearchRequest) -> Ranked:
     plan = plan_query(request.q, index, prefix=request.prefix)
     rows, total, scores = _ranked_rows(index, plan, request.article, request.offset + request.limit)
     page = rows[request.offset:request.offset + request.limit]
     pattern = index.highlighter.pattern(plan.highlight) if len(page) else None
     hits = tuple(Hit(passage=index.passages[r], score=float(scores[r]),
                      snippet=snippet(index.passages[r].text, pattern)) for r in page)
-    care = _care_advice(index, plan, rows, scores)
-    return SearchResults(query=request.q, total=total, hits=hits,
-                         took_ms=(time.perf_counter() - started) * 1000.0,
-                         did_you_mean=plan.did_you_mean, care_advice=care)
+    return Ranked(hits=hits, total=total, corrections=plan.corrections,
+                  care_advice=_care_advice(index, plan, rows, scores))
 
 
 def _ranked_rows(index: LoadedIndex, plan, article: str | None,
@@ -70,7 +114,7 @@ def _ranked_rows(index: LoadedIndex, plan, article: str | None,
         eligible[:start] = False
         eligible[end:] = False
     else:
-        eligible &= matrix.not_duplicate  # near-identical passages collapse to their first copy
+        eligible &= index.not_duplicate  # near-identical passages collapse to their first copy
     candidates = np.flatnonzero(eligible)
     needed = max(needed, CARE_FROM_TOP)
     if len(candidates) > needed:  # partial sort: only the page's rows need ordering

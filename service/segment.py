@@ -6,14 +6,15 @@ analysis is already done once in termcounts.py, so this module hands Whoosh's ow
 finished posting lists instead: stored fields and lengths still go through the codec's
 per-document writer, and each term's postings are filled into the codec's posting writer 128 at
 a time (its block size), which then encodes and writes each block exactly as it would have.
-The result is a normal Whoosh index, posting for posting the same as ``add_document`` writes —
-``tests/test_segment.py`` builds both and compares them.
+The result is a normal Whoosh index, posting for posting the same as ``add_document`` writes for
+``schema.passage_document`` — ``tests/test_segment.py`` builds both and compares them.
 
 This reaches into ``W3PostingsWriter``'s block buffer, so it is tied to the pinned
 whoosh-reloaded release (see pyproject.toml); ``check_codec`` refuses any other codec.
 """
 from __future__ import annotations
 
+import shutil
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,15 +39,6 @@ BLOCK = 128  # postings per block: W3Codec's default, which check_codec insists 
 Postings = tuple[bytes, list[int], list[float], list[bytes], list[int]]
 
 
-def stored_document(passage: Passage, dupkey: str) -> dict[str, object]:
-    """Every field value of one passage's Whoosh document (stored and indexed)."""
-    return {
-        S.ID_FIELD: passage.id, S.SLUG: passage.article.slug, S.TITLE: passage.article.title,
-        S.URL: passage.article.url or "", S.SECTION: passage.section, S.ANCHOR: passage.anchor,
-        S.POSITION: passage.position, S.TEXT_FIELD: passage.text, S.DUPKEY: dupkey,
-    }
-
-
 def create_index(folder: Path, schema: Schema) -> None:
     """An empty Whoosh index (schema, no segments) for ``write_segment`` to add to."""
     whoosh_index.create_in(str(folder), schema).close()
@@ -55,8 +47,7 @@ def create_index(folder: Path, schema: Schema) -> None:
 @dataclass(frozen=True)
 class WrittenSegment:
     segment: Segment
-    counts: TermCounts
-    passage_ids: list[str]
+    passages: int
 
 
 def write_segment(folder: Path, articles: Sequence[Article]) -> WrittenSegment:
@@ -87,7 +78,7 @@ def write_segment(folder: Path, articles: Sequence[Article]) -> WrittenSegment:
     segment.create_compound_file(storage)
     segment.compound = True
     ix.close()
-    return WrittenSegment(segment, counts, [p.id for p in passages])
+    return WrittenSegment(segment, len(passages))
 
 
 def commit_segments(folder: Path, segments: Sequence[Segment]) -> None:
@@ -97,6 +88,8 @@ def commit_segments(folder: Path, segments: Sequence[Segment]) -> None:
     TOC(ix.schema, list(segments), generation).write(ix.storage, ix.indexname)
     clean_files(ix.storage, ix.indexname, generation, segments)
     ix.close()
+    # The per-document writers' scratch folder (Whoosh leaves it behind, empty).
+    shutil.rmtree(Path(folder) / f"{ix.indexname}.tmp", ignore_errors=True)
 
 
 def check_codec(codec: W3Codec) -> None:
@@ -114,7 +107,7 @@ def _field_postings(fieldobj: FieldType, name: str, passages: Sequence[Passage],
     if token_rows is not None:
         vocabulary = counts.words if name == S.WORDS else counts.terms
         return _counted_postings(fieldobj, vocabulary, token_rows, token_rows.lengths)
-    return _analysed_postings(fieldobj, [stored_document(p, "")[name] for p in passages])
+    return _analysed_postings(fieldobj, [S.stored_values(p, "")[name] for p in passages])
 
 
 def _write_documents(codec: W3Codec, storage, segment, schema: Schema, passages: Sequence[Passage],
@@ -124,7 +117,7 @@ def _write_documents(codec: W3Codec, storage, segment, schema: Schema, passages:
     names = sorted(schema.names())
     per_field = {name: lengths[name].tolist() if name in lengths else None for name in names}
     for docnum, passage in enumerate(passages):
-        stored = stored_document(passage, dupkeys[docnum])
+        stored = S.stored_values(passage, dupkeys[docnum])
         writer.start_doc(docnum)
         for name in names:
             field = schema[name]
@@ -136,24 +129,43 @@ def _write_documents(codec: W3Codec, storage, segment, schema: Schema, passages:
 
 def _counted_postings(fieldobj: FieldType, vocabulary: Sequence[str], rows: TokenRows,
                       doc_lengths: np.ndarray) -> Iterator[Postings]:
-    """Each term's (docnums, weights, encoded frequencies, field lengths), terms in byte order."""
-    matrix = rows.counts(len(vocabulary)).tocsc()
-    matrix.sort_indices()
+    """Each term's (docnums, weights, encoded values, field lengths), terms in byte order.
+
+    A posting is a run of one term's tokens in one passage; its value is the frequency, or for
+    a positional field the positions (a token's place in its passage's row), encoded as Whoosh's
+    own format encodes them.
+    """
     fmt = fieldobj.format
-    if type(fmt) is not formats.Frequency:  # Positions etc. would need token positions
-        raise TypeError(f"counted fields must use Whoosh's Frequency format, not {type(fmt).__name__}")
-    boost = fmt.field_boost
-    docnums = matrix.indices.tolist()
-    freqs = matrix.data.astype(np.int64)
-    encoded = [pack_uint(f) for f in range(int(freqs.max(initial=0)) + 1)]
-    values = list(map(encoded.__getitem__, freqs.tolist()))
-    weights = (freqs * boost).tolist()
-    quantised = _quantised(doc_lengths)[matrix.indices].tolist()
-    starts = matrix.indptr.tolist()
+    if type(fmt) not in (formats.Frequency, formats.Positions):
+        raise TypeError(f"counted fields must use Whoosh's Frequency or Positions format, not {type(fmt).__name__}")
+    positions = np.arange(len(rows.ids)) - np.repeat(rows.indptr[:-1], rows.lengths)
+    order = np.lexsort((positions, rows.rows, rows.ids))  # by term, then passage, then position
+    terms, docs, positions = rows.ids[order], rows.rows[order], positions[order]
+    first = np.ones(len(terms), dtype=bool)
+    first[1:] = (terms[1:] != terms[:-1]) | (docs[1:] != docs[:-1])
+    starts = np.flatnonzero(first)
+    freqs = np.diff(np.append(starts, len(terms)))
+    if type(fmt) is formats.Positions:
+        values = _position_values(fmt, positions.tolist(), starts.tolist(), freqs.tolist())
+    else:
+        encoded = [pack_uint(f) for f in range(int(freqs.max(initial=0)) + 1)]
+        values = list(map(encoded.__getitem__, freqs.tolist()))
+    docnums = docs[starts].tolist()
+    weights = (freqs * fmt.field_boost).tolist()
+    quantised = _quantised(doc_lengths)[docs[starts]].tolist()
+    bounds = np.searchsorted(terms[starts], np.arange(len(vocabulary) + 1)).tolist()
     btexts = [fieldobj.to_bytes(t) for t in vocabulary]
-    for col in sorted((c for c in range(len(vocabulary)) if starts[c + 1] > starts[c]), key=btexts.__getitem__):
-        a, b = starts[col], starts[col + 1]
+    for col in sorted((c for c in range(len(vocabulary)) if bounds[c + 1] > bounds[c]), key=btexts.__getitem__):
+        a, b = bounds[col], bounds[col + 1]
         yield btexts[col], docnums[a:b], weights[a:b], values[a:b], quantised[a:b]
+
+
+def _position_values(fmt: formats.Positions, positions: list[int], starts: list[int],
+                     freqs: list[int]) -> list[bytes]:
+    """``fmt.encode`` of each posting's positions; most postings hold one, encoded once each."""
+    single = [fmt.encode([at]) for at in range(max(positions, default=-1) + 1)]
+    return [single[positions[start]] if freq == 1 else fmt.encode(positions[start:start + freq])
+            for start, freq in zip(starts, freqs)]
 
 
 def _analysed_postings(fieldobj: FieldType, values: Sequence[str]) -> Iterator[Postings]:

@@ -5,7 +5,7 @@ This is the only module that reads the environment; everything else receives a S
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -52,9 +52,6 @@ class Settings:
         if isinstance(values.get("cors_origins"), str):
             values["cors_origins"] = _split_origins(values["cors_origins"])
         return cls(**values)
-
-    def with_changes(self, **changes: Any) -> "Settings":
-        return replace(self, **changes)
 
 
 def _split_origins(raw: str) -> tuple[str, ...]:

@@ -1,7 +1,8 @@
-"""Open one published index version: everything a query needs, loaded once.
+"""Open one published index version: everything a query needs, loaded once and never changed.
 
-A LoadedIndex is immutable after opening; a newer version is opened beside it and swapped in by
-the IndexHolder (see reloading.py), so a request in flight keeps the version it started on.
+A LoadedIndex is frozen; a newer version is opened beside it and swapped in by the IndexHolder
+(reloading.py), so a request in flight keeps the version it started on. Everything derived from
+the version (speller, highlighter, care signs, suggestions) is built here, before it serves.
 """
 from __future__ import annotations
 
@@ -9,29 +10,31 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from whoosh import index as whoosh_index
 
 from . import schema as S
-from .indexer import MANIFEST, SYNONYMS, read_manifest
-from .models import ArticleRef, Passage
-from .ranking import MATRIX_FILE, TermMatrix
+from . import version as V
 from .care import CareSigns
+from .models import ArticleRef, Passage
+from .ranking import MatrixArrays, TermMatrix
 from .snippets import Highlighter
 from .spelling import Speller
+from .suggest import Suggester
 from .synonyms import SynonymMap, parse_synonyms
 
 
 class IndexUnavailable(RuntimeError):
-    """No usable index at the given place (missing, half-written or corrupt)."""
+    """No usable index at the given place (missing, half-written, corrupt or of another format)."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class LoadedIndex:
     version: str
-    path: Path
-    manifest: dict
+    manifest: V.Manifest
     matrix: TermMatrix
-    passages: list[Passage]
+    passages: list[Passage]           # row r of the matrix is passages[r] (Whoosh document r)
+    not_duplicate: np.ndarray          # False for a passage repeating an earlier one's words
     synonyms: SynonymMap
     # Unstemmed vocabulary with document frequencies: typo correction and prefix expansion.
     word_df: dict[str, int]
@@ -41,6 +44,7 @@ class LoadedIndex:
     speller: Speller
     highlighter: Highlighter
     care: CareSigns
+    suggester: Suggester
 
     @property
     def passage_count(self) -> int:
@@ -58,51 +62,78 @@ class LoadedIndex:
         return found[:limit]
 
 
+def open_current(index_dir: Path) -> LoadedIndex:
+    """The version DIR/CURRENT names, or IndexUnavailable when none is published."""
+    name = V.current_version(index_dir)
+    if name is None:
+        raise IndexUnavailable(f"no index has been built in {index_dir}")
+    return open_version(V.version_path(index_dir, name))
+
+
 def open_version(path: Path) -> LoadedIndex:
     """Load a version directory written by indexer.build_index, or raise IndexUnavailable."""
     path = Path(path)
     try:
-        manifest = read_manifest(path)
-        matrix = TermMatrix(path / MATRIX_FILE)
-        ix = whoosh_index.open_dir(str(path))
-        try:
-            with ix.searcher() as searcher:
-                reader = searcher.reader()
-                stored = {fields[S.ID_FIELD]: fields for _, fields in reader.iter_docs()}
-                word_df = {_text(term): info.doc_frequency() for term, info in reader.iter_field(S.WORDS)}
-        finally:
-            ix.close()
-        synonyms = parse_synonyms((path / SYNONYMS).read_text(encoding="utf-8"))
+        manifest = V.read_manifest(path)
+        if manifest.format != V.FORMAT:
+            raise ValueError(f"format {manifest.format}, this release reads {V.FORMAT}: rebuild the index")
+        matrix = TermMatrix(MatrixArrays.load(path / V.MATRIX))
+        stored, word_df = _read_whoosh(path)
+        synonyms = parse_synonyms((path / V.SYNONYMS).read_text(encoding="utf-8"))
     except Exception as exc:  # any failure to read means this version cannot serve
         raise IndexUnavailable(f"cannot open index version {path.name}: {type(exc).__name__}: {exc}") from exc
-    passages = _passages(matrix.passage_ids, stored, path)
-    articles = {a["slug"]: a for a in manifest.get("article_meta", [])}
+    if len(stored) != matrix.n_docs:
+        raise IndexUnavailable(f"index version {path.name} is inconsistent: {len(stored)} passages, "
+                               f"{matrix.n_docs} matrix rows")
+    passages = _passages(stored)
+    articles = {a["slug"]: a for a in manifest.articles}
     return LoadedIndex(
-        version=manifest.get("version", path.name), path=path, manifest=manifest, matrix=matrix,
-        passages=passages, synonyms=synonyms, word_df=word_df, sorted_words=sorted(word_df),
-        article_rows=_article_rows(passages), articles=articles,
+        version=manifest.version, manifest=manifest, matrix=matrix, passages=passages,
+        not_duplicate=_first_copies([fields[S.DUPKEY] for fields in stored]), synonyms=synonyms,
+        word_df=word_df, sorted_words=sorted(word_df), article_rows=_article_rows(passages), articles=articles,
         speller=Speller(word_df), highlighter=Highlighter(word_df), care=CareSigns(passages, articles),
+        suggester=Suggester(articles, passages),
     )
+
+
+def _read_whoosh(path: Path) -> tuple[list[dict], dict[str, int]]:
+    """Stored fields in document order, and the unstemmed words with their document frequencies."""
+    ix = whoosh_index.open_dir(str(path))
+    try:
+        with ix.reader() as reader:
+            stored = [fields for _, fields in reader.iter_docs()]
+            word_df = {_text(term): info.doc_frequency() for term, info in reader.iter_field(S.WORDS)}
+    finally:
+        ix.close()
+    return stored, word_df
 
 
 def _text(term: object) -> str:
     return term.decode("utf-8") if isinstance(term, bytes) else str(term)
 
 
-def _passages(ids: list[str], stored: dict[str, dict], path: Path) -> list[Passage]:
+def _passages(stored: list[dict]) -> list[Passage]:
     refs: dict[str, ArticleRef] = {}
     passages = []
-    for pid in ids:
-        fields = stored.get(pid)
-        if fields is None:
-            raise IndexUnavailable(f"index version {path.name} is inconsistent: passage {pid} missing")
+    for fields in stored:
         slug = fields[S.SLUG]
         ref = refs.get(slug)
         if ref is None:
             ref = refs[slug] = ArticleRef(slug=slug, title=fields[S.TITLE], url=fields[S.URL] or None)
-        passages.append(Passage(id=pid, article=ref, section=fields[S.SECTION], anchor=fields[S.ANCHOR],
-                                position=fields[S.POSITION], text=fields[S.TEXT_FIELD]))
+        passages.append(Passage(id=fields[S.ID_FIELD], article=ref, section=fields[S.SECTION],
+                                anchor=fields[S.ANCHOR], position=fields[S.POSITION], text=fields[S.TEXT_FIELD]))
     return passages
+
+
+def _first_copies(dupkeys: list[str]) -> np.ndarray:
+    """True for each passage whose duplicate key no earlier passage has."""
+    seen: set[str] = set()
+    first = np.ones(len(dupkeys), dtype=bool)
+    for row, key in enumerate(dupkeys):
+        if key in seen:
+            first[row] = False
+        seen.add(key)
+    return first
 
 
 def _article_rows(passages: list[Passage]) -> dict[str, tuple[int, int]]:

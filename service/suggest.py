@@ -1,7 +1,7 @@
 """Search-box suggestions: article titles, section headings and frequent corpus phrases.
 
-Everything that does not depend on the typed text is computed once per index version (a
-``Suggester`` kept on the LoadedIndex), so a call costs a few set look-ups: the box may ask on
+Everything that does not depend on the typed text is computed once per index version (the
+``Suggester`` is built when the version is opened, store.py), so a call costs a few set look-ups: the box may ask on
 every keystroke. Matching is per word, anywhere in the suggestion: the last typed word is a prefix
 ("bel" finds "Sharp pulling pain in belly button"), and each word may carry a typo ("sialadenitus"
 finds "sialadenitis", "bellu" finds "belly").
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import heapq
 import re
-import threading
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -23,7 +22,6 @@ from .errors import ApiError
 from .models import Passage
 from .schema import STOP, normalize, word_spans
 from .spelling import max_distance
-from .store import LoadedIndex
 
 MAX_SUGGEST_CHARS = 200
 DEFAULT_SUGGESTIONS = 8
@@ -166,24 +164,6 @@ class Suggester:
         for word in words:
             out |= self._postings.get(word, set())
         return out
-
-
-_LOCK = threading.Lock()
-
-
-def suggester_for(index: LoadedIndex, build: bool = True) -> Suggester | None:
-    """The index's Suggester, built on first use and kept on the index (dropped with it).
-
-    With ``build=False`` returns None instead of building (callers move the build off the loop).
-    """
-    suggester = vars(index).get("_suggester")
-    if suggester is None and build:
-        with _LOCK:
-            suggester = vars(index).get("_suggester")
-            if suggester is None:
-                suggester = Suggester(index.articles, index.passages)
-                vars(index)["_suggester"] = suggester
-    return suggester
 
 
 def suggest_params(params: Mapping[str, str]) -> tuple[str, int]:

@@ -1,12 +1,12 @@
-"""One analysis pass over the passages: token ids per field, shared by both index structures.
+"""One analysis pass over the passages: the token ids of every indexed field, for the segment writer.
 
-The build used to analyse every passage twice (once inside Whoosh's writer, once for the ranking
-matrix). Now each passage is analysed here once, into integer token ids; the Whoosh segment
-(segment.py) and the BM25F matrix (ranking.py) are both written from these arrays.
+Each passage is analysed here once (``schema.words`` / ``schema.term_of``) into integer token ids
+per field, in text order (a token's place in its row is its Whoosh position), so that segment.py
+can hand Whoosh whole posting lists instead of analysing passage by passage. Nothing else reads
+these counts: the ranking is derived from the Whoosh index written from them.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -15,9 +15,7 @@ import scipy.sparse as sp
 
 from . import schema as S
 from .models import Passage
-
-# The fields ranked by BM25F (stemmed terms); WORDS is the unstemmed vocabulary field.
-RANKED_FIELDS = (S.TITLE, S.SECTION, S.TEXT_FIELD)
+from .schema import RANKED_FIELDS, dupkey_of, heading_of
 
 
 @dataclass(frozen=True)
@@ -51,21 +49,6 @@ class TermCounts:
     words: list[str]                   # unstemmed vocabulary (spelling, prefixes)
     word_rows: TokenRows               # each passage's distinct words, first occurrence order
     dupkeys: list[str]
-
-
-def heading_of(passage: Passage) -> str:
-    """The indexed section heading: empty when the section is the article itself."""
-    return "" if passage.section == passage.article.title else passage.section
-
-
-def dupkey_of(words: Sequence[str]) -> str:
-    """Same key for passages of one topic that differ only in case, punctuation or spacing.
-
-    Built from the words of title + text: the same paragraph under two different topics (MedQuAD
-    repeats answers across diseases) answers two different questions and links to two pages, so
-    both stay.
-    """
-    return hashlib.sha1(" ".join(words).encode("utf-8")).hexdigest()[:16]
 
 
 class _Counter:
@@ -112,46 +95,19 @@ class _Counter:
             return [cache[w] for w in words]
 
     def result(self) -> TermCounts:
-        return TermCounts(
-            terms=list(self.terms),
-            fields={f: _rows(self.field_ids[f], self.field_ptr[f]) for f in RANKED_FIELDS},
-            words=list(self.words), word_rows=_rows(self.word_ids, self.word_ptr), dupkeys=self.dupkeys)
-
-
-def _rows(ids: list[int], indptr: list[int]) -> TokenRows:
-    return TokenRows(ids=np.asarray(ids, dtype=np.int64), indptr=np.asarray(indptr, dtype=np.int64))
+        return TermCounts(terms=list(self.terms),
+                          fields={f: _rows(self.field_ids[f], self.field_ptr[f]) for f in RANKED_FIELDS},
+                          words=list(self.words), word_rows=_rows(self.word_ids, self.word_ptr),
+                          dupkeys=self.dupkeys)
 
 
 def count_terms(passages: Sequence[Passage]) -> TermCounts:
-    """Analyse each passage once (schema.words / schema.term_of) into token ids."""
+    """Analyse each passage once into token ids: what ``schema.passage_document`` indexes."""
     counter = _Counter()
     for passage in passages:
         counter.add(passage)
     return counter.result()
 
 
-def merge_counts(parts: Sequence[TermCounts]) -> TermCounts:
-    """Counts of consecutive corpus parts (analysed in separate processes) as one corpus."""
-    if len(parts) == 1:
-        return parts[0]
-    terms: dict[str, int] = {}
-    words: dict[str, int] = {}
-    remapped: list[tuple[np.ndarray, np.ndarray]] = []
-    for part in parts:
-        term_map = np.array([terms.setdefault(t, len(terms)) for t in part.terms], dtype=np.int64)
-        word_map = np.array([words.setdefault(w, len(words)) for w in part.words], dtype=np.int64)
-        remapped.append((term_map, word_map))
-    return TermCounts(
-        terms=list(terms),
-        fields={f: _concat([TokenRows(m[p.fields[f].ids], p.fields[f].indptr) for p, (m, _) in zip(parts, remapped)])
-                for f in RANKED_FIELDS},
-        words=list(words),
-        word_rows=_concat([TokenRows(m[p.word_rows.ids], p.word_rows.indptr) for p, (_, m) in zip(parts, remapped)]),
-        dupkeys=[key for part in parts for key in part.dupkeys],
-    )
-
-
-def _concat(parts: Sequence[TokenRows]) -> TokenRows:
-    offsets = np.cumsum([0] + [len(p.ids) for p in parts[:-1]])
-    indptr = np.concatenate([parts[0].indptr[:1]] + [p.indptr[1:] + off for p, off in zip(parts, offsets)])
-    return TokenRows(ids=np.concatenate([p.ids for p in parts]), indptr=indptr)
+def _rows(ids: list[int], indptr: list[int]) -> TokenRows:
+    return TokenRows(ids=np.asarray(ids, dtype=np.int64), indptr=np.asarray(indptr, dtype=np.int64))

@@ -16,9 +16,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from service.app import create_app
-from service.indexer import build_index, current_version, version_path
+from service.indexer import build_index
 from service.settings import Settings
-from service.store import LoadedIndex, open_version
+from service.store import LoadedIndex, open_current
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -37,7 +37,7 @@ def bundled_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def bundled_index(bundled_index_dir: Path) -> LoadedIndex:
-    return open_version(version_path(bundled_index_dir, current_version(bundled_index_dir)))
+    return open_current(bundled_index_dir)
 
 
 def make_settings(index_dir: Path, **changes) -> Settings:

@@ -1,7 +1,8 @@
 """End to end against a real uvicorn on a free loopback port."""
 import httpx
 
-from service.indexer import build_index, current_version, list_versions
+from service.indexer import build_index
+from service.version import current_version, list_versions
 from tests.conftest import CORPUS
 
 

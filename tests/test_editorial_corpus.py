@@ -9,9 +9,9 @@ import pytest
 
 from service.chunking import chunk_articles
 from service.corpus import load_articles
-from service.indexer import build_index, current_version, version_path
+from service.indexer import build_index
 from service.search import SearchRequest, search
-from service.store import open_version
+from service.store import open_current
 from tests.conftest import EDITORIAL_CORPUS
 
 # Scraped page furniture of the publisher's site: never article text.
@@ -23,7 +23,7 @@ SITE_CHROME = ["University Avenue", "303 0740", "All Rights Reserved", "Your Hea
 def editorial_index(tmp_path_factory):
     index_dir = tmp_path_factory.mktemp("editorial-index")
     build_index(EDITORIAL_CORPUS, index_dir)
-    return open_version(version_path(index_dir, current_version(index_dir)))
+    return open_current(index_dir)
 
 
 def test_every_editorial_article_loads_and_chunks():

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from whoosh import index as whoosh_index
 
-from service.indexer import build_index, current_version, version_path
+from service.indexer import build_index
 from service.search import SearchRequest, search
 from service.store import open_version
+from service.version import current_version, version_path
 from tests.conftest import ROOT
 from tests.generated_corpus import write_generated_corpus
 

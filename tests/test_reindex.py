@@ -12,9 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.indexer import KEEP_VERSIONS, build_index, current_version, list_versions, version_path
+from service.indexer import build_index
+from service.version import KEEP_VERSIONS, current_version, list_versions, version_path
 from service.reloading import IndexHolder
-from service.search import SearchRequest
+from service.search import SearchRequest, search
 from tests.conftest import CORPUS, ROOT, make_settings, start_server, stop_server
 from tests.generated_corpus import write_generated_corpus
 
@@ -120,7 +121,7 @@ def test_a_request_in_flight_keeps_its_index_even_when_that_version_is_pruned(tm
         build_index(CORPUS, served_copy)
     assert holder.refresh() is True and holder.served.index.version != old
     assert not version_path(served_copy, old).exists()  # pruned from disk
-    results = in_flight.search(SearchRequest(q="kegel exercises"), use_cache=False)
+    results = search(in_flight.index, SearchRequest(q="kegel exercises"))
     assert results.hits and results.hits[0].passage.text  # everything it needs is in memory
 
 

@@ -2,7 +2,7 @@
 from whoosh import index as whoosh_index
 
 from service import schema as S
-from service.indexer import current_version, version_path
+from service.version import current_version, version_path
 
 
 def test_analyzer_stems_drops_stop_words_and_handles_typographic_apostrophes():

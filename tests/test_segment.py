@@ -13,23 +13,18 @@ from whoosh.searching import Searcher
 from service import schema as S
 from service.chunking import chunk_articles
 from service.corpus import load_articles
-from service.segment import check_codec, commit_segments, create_index, stored_document, write_segment
-from service.termcounts import heading_of
+from service.segment import check_codec, commit_segments, create_index, write_segment
 from tests.conftest import CORPUS
 from tests.generated_corpus import write_generated_corpus
 
 
-def _write_with_add_document(folder: Path, passages, dupkeys) -> None:
-    """The reference: every passage through Whoosh's stock writer, analysis and all."""
+def _write_with_add_document(folder: Path, passages) -> None:
+    """The reference: every passage's document (schema.passage_document) through Whoosh's stock
+    writer, analysis and all."""
     ix = whoosh_index.create_in(str(folder), S.build_schema())
     writer = ix.writer()
-    for passage, key in zip(passages, dupkeys):
-        heading = heading_of(passage)
-        document = stored_document(passage, key)
-        document[S.SECTION] = heading
-        document[f"_stored_{S.SECTION}"] = passage.section
-        document[S.WORDS] = " ".join(dict.fromkeys(S.words(" ".join((passage.article.title, heading, passage.text)))))
-        writer.add_document(**document)
+    for passage in passages:
+        writer.add_document(**S.passage_document(passage))
     writer.commit()
     ix.close()
 
@@ -46,8 +41,8 @@ def both_indexes(tmp_path_factory: pytest.TempPathFactory):
     create_index(root / "bulk", S.build_schema())
     written = write_segment(root / "bulk", articles)
     commit_segments(root / "bulk", [written.segment])
-    assert written.passage_ids == [p.id for p in passages]
-    _write_with_add_document(root / "stock", passages, written.counts.dupkeys)
+    assert written.passages == len(passages)
+    _write_with_add_document(root / "stock", passages)
     bulk, stock = whoosh_index.open_dir(str(root / "bulk")), whoosh_index.open_dir(str(root / "stock"))
     yield bulk.reader(), stock.reader(), passages
     bulk.close()
@@ -84,6 +79,9 @@ def test_same_postings(both_indexes) -> None:
         if name not in (S.ID_FIELD, S.SLUG):
             ours, theirs = bulk.postings(name, text), stock.postings(name, text)
             assert list(ours.items_as("frequency")) == list(theirs.items_as("frequency")), (name, text)
+        if name in S.RANKED_FIELDS:
+            ours, theirs = bulk.postings(name, text), stock.postings(name, text)
+            assert list(ours.items_as("positions")) == list(theirs.items_as("positions")), (name, text)
 
 
 def test_same_field_lengths(both_indexes) -> None:

@@ -11,7 +11,8 @@ import httpx
 from starlette.testclient import TestClient
 
 from service.app import create_app
-from service.indexer import MANIFEST, build_index, current_version, list_versions, publish, version_path
+from service.indexer import build_index
+from service.version import MANIFEST, current_version, list_versions, publish, version_path
 from tests.conftest import CORPUS, ROOT, free_port, make_settings, start_server, stop_server
 from tests.generated_corpus import write_generated_corpus
 
