@@ -3,11 +3,15 @@ uvicorn's own access log (which prints query strings) off, and the request id of
 response findable in it."""
 from __future__ import annotations
 
+import pytest
+
 import json
 
 import httpx
 
 from tests.conftest import start_server, stop_server
+
+pytestmark = pytest.mark.slow  # real servers, processes or large builds: skipped by -m 'not slow'
 
 MARKER = "zebrastripequestion"
 

@@ -18,6 +18,8 @@ from playwright.sync_api import expect, sync_playwright
 from browser_support import ARTIFACTS, PageErrors, confine, launch, serious_violations, serve_folder
 from conftest import free_port, start_server, stop_server
 
+pytestmark = pytest.mark.slow  # real servers, processes or large builds: skipped by -m 'not slow'
+
 expect.set_options(timeout=10_000)
 
 BELLY_URL = "/articles/sharp-pulling-pain-in-belly-button#summary"

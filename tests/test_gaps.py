@@ -46,6 +46,7 @@ def _gaps_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProces
                           cwd=ROOT, env=env, timeout=60)
 
 
+@pytest.mark.slow
 def test_a_real_server_records_gaps_and_the_command_lists_them(tmp_path, bundled_index_dir):
     gaps_file = tmp_path / "gaps" / "gaps.jsonl"
     server = start_server(bundled_index_dir, tmp_path, env={"HEALTHFAQ_GAPS_FILE": str(gaps_file)})

@@ -175,6 +175,7 @@ def _raw_exchange(url: str, payload: bytes) -> bytes:
         return received
 
 
+@pytest.mark.slow
 def test_malformed_requests_to_a_real_server_are_never_5xx_or_hang(live_server):
     outcomes = {}
     for name, payload in RAW_REQUESTS.items():
@@ -196,6 +197,7 @@ def test_malformed_requests_to_a_real_server_are_never_5xx_or_hang(live_server):
     assert set(failures) <= {"LocalProtocolError"}, live_server.output()
 
 
+@pytest.mark.slow
 def test_a_client_that_stops_half_way_does_not_affect_others(live_server):
     host, port = live_server.url.rsplit("/", 1)[1].split(":")
     for partial in (b"GET /search?q=pa", b"GET /search?q=pain HTTP/1.1\r\nHost: x\r\nX-A: ", b"G"):

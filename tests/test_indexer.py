@@ -16,6 +16,8 @@ from service.version import current_version, version_path
 from tests.conftest import ROOT
 from tests.generated_corpus import write_generated_corpus
 
+pytestmark = pytest.mark.slow  # real servers, processes or large builds: skipped by -m 'not slow'
+
 # Generated passages are random words of the bundled articles: questions of one or two of them match.
 QUESTIONS = ["blood", "semen leakage", "anxiety fainting", "smell", "pain", "gland swelling", "prostate"]
 

@@ -18,6 +18,8 @@ from service.limits import LoadLimitMiddleware, TokenBuckets
 from service.middleware import RequestContextMiddleware
 from tests.conftest import start_server, stop_server
 
+pytestmark = pytest.mark.slow  # real servers, processes or large builds: skipped by -m 'not slow'
+
 
 def _gated_app(gate: anyio.Event, started: list[str], max_concurrency: int) -> LoadLimitMiddleware:
     """A real ASGI app whose /slow requests stay in flight until the test opens the gate."""

@@ -62,6 +62,7 @@ def test_each_app_has_its_own_registry(bundled_index_dir):
     assert first.state.metrics.registry is not second.state.metrics.registry
 
 
+@pytest.mark.slow
 def test_a_real_server_serves_metrics_and_counts_its_requests(live_server):
     for _ in range(3):
         assert httpx.get(live_server.url + "/search", params={"q": "belly button pain"}, timeout=10).status_code == 200

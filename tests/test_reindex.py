@@ -19,6 +19,8 @@ from service.search import SearchRequest, search
 from tests.conftest import CORPUS, ROOT, make_settings, start_server, stop_server
 from tests.generated_corpus import write_generated_corpus
 
+pytestmark = pytest.mark.slow  # real servers, processes or large builds: skipped by -m 'not slow'
+
 
 def _build_command(corpus: Path, index_dir: Path, procs: int = 1) -> list[str]:
     return [sys.executable, "-m", "service", "build", "--corpus", str(corpus), "--index", str(index_dir),

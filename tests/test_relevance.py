@@ -19,10 +19,7 @@ def test_success_at_3_on_the_seed_dev_set(bundled_index):
     graded = [q for q in QUESTIONS if q.get("expect_any")]
     misses = [q["query"] for q in graded
               if not answered(search(bundled_index, SearchRequest(q=q["query"], limit=10)), q["expect_any"], q["k"])]
-    success = 1 - len(misses) / len(graded)
-    assert success >= 0.7, misses
-    # Stricter than the bar, so a regression shows: every graded question is answered.
-    assert misses == []
+    assert graded and misses == []  # every graded question is answered in its top k
 
 
 def test_no_site_chrome_in_any_result(bundled_index):

@@ -155,6 +155,7 @@ DOM_CHECK = """() => ({
 })"""
 
 
+@pytest.mark.slow
 def test_nothing_from_the_corpus_executes_in_the_browser(servers):
     with sync_playwright() as playwright:
         browser = launch(playwright)

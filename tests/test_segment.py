@@ -17,6 +17,8 @@ from service.segment import check_codec, commit_segments, create_index, write_se
 from tests.conftest import CORPUS
 from tests.generated_corpus import write_generated_corpus
 
+pytestmark = pytest.mark.slow  # real servers, processes or large builds: skipped by -m 'not slow'
+
 
 def _write_with_add_document(folder: Path, passages) -> None:
     """The reference: every passage's document (schema.passage_document) through Whoosh's stock

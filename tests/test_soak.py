@@ -2,11 +2,15 @@
 rebuild and a SIGKILLed build during it. Zero 5xx, zero connection errors, bounded memory."""
 from __future__ import annotations
 
+import pytest
+
 import json
 import subprocess
 import sys
 
 from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow  # real servers, processes or large builds: skipped by -m 'not slow'
 
 
 def test_short_soak_with_a_reindex_and_a_killed_build():

@@ -1,6 +1,8 @@
 """Start-up states: building a missing index, a bad corpus, corrupt versions, /readyz."""
 from __future__ import annotations
 
+import pytest
+
 import shutil
 import subprocess
 import sys
@@ -15,6 +17,8 @@ from service.indexer import build_index
 from service.version import MANIFEST, current_version, list_versions, publish, version_path
 from tests.conftest import CORPUS, ROOT, free_port, make_settings, start_server, stop_server
 from tests.generated_corpus import write_generated_corpus
+
+pytestmark = pytest.mark.slow  # real servers, processes or large builds: skipped by -m 'not slow'
 
 
 def test_serve_without_an_index_builds_one_while_saying_starting(tmp_path):
