@@ -1,8 +1,9 @@
-"""Percentiles, computed one way wherever a latency is reported.
+"""How repeated measurements are ordered and summarised, one way everywhere.
 
-Linear interpolation between the closest ranks (numpy's default method), from the standard
-library so that the load generator, which shares two cores with the server it measures, imports
-nothing heavy.
+Percentiles are linear interpolation between the closest ranks (numpy's default method), from the
+standard library so that the load generator, which shares two cores with the server it measures,
+imports nothing heavy. Rounds rotate who goes first, so no engine or endpoint always meets the
+coldest (or warmest) machine.
 """
 from __future__ import annotations
 
@@ -18,3 +19,9 @@ def percentiles(values: Sequence[float], points: Sequence[int]) -> list[float | 
         return [float(values[0]) for _ in points]
     cuts = statistics.quantiles(values, n=100, method="inclusive")
     return [cuts[point - 1] for point in points]
+
+
+def rotated(items: Sequence, by: int) -> list:
+    """``items`` starting at position ``by`` (modulo their number)."""
+    at = by % len(items)
+    return [*items[at:], *items[:at]]
