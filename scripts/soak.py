@@ -20,7 +20,7 @@ What it does, all on 127.0.0.1 and all bounded in time and request count:
 
 Exit status 1 when any answer was a 5xx, any connection failed, RSS grew by 10% or more, a
 rebuild failed, or the server did not end on the newest version; else 0. Latencies are printed,
-never judged: speed goals belong to scripts/bench.py, not to a pass/fail soak.
+never judged: speed goals belong to the benchmark (`python -m bench`), not to a pass/fail soak.
 """
 from __future__ import annotations
 
@@ -32,7 +32,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,9 +42,14 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
-import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import ROOT  # noqa: E402
+from bench.memory import tree_rss  # noqa: E402
+from bench.server import start_server, stop_server  # noqa: E402
+from bench.stats import percentiles  # noqa: E402
+
 MAX_RSS_GROWTH = 0.10
 QUESTIONS = ["sharp pain in belly button", "lost my sense of smell after covid", "how do kegel exercises work",
              "semen leakage causes", "when should I see a doctor", "pain after eating", "is it serious",
@@ -70,20 +74,14 @@ def build_command(corpus: Path, index_dir: Path) -> list[str]:
     return [sys.executable, "-m", "service", "build", "--corpus", str(corpus), "--index", str(index_dir)]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def steady_rss(process: psutil.Process, load) -> int:
+def steady_rss(pid: int, load) -> int:
     """Median RSS sampled every 0.1 s while ``load()`` runs: one reading can land on a spike."""
     samples: list[int] = []
     done = threading.Event()
 
     def sample() -> None:
         while not done.is_set():
-            samples.append(server_rss(process))
+            samples.append(sum(tree_rss(pid)))
             done.wait(0.1)
 
     sampler = threading.Thread(target=sample)
@@ -94,17 +92,6 @@ def steady_rss(process: psutil.Process, load) -> int:
         done.set()
         sampler.join()
     return int(statistics.median(samples))
-
-
-def server_rss(process: psutil.Process) -> int:
-    """Resident memory of the server and its worker processes, in bytes."""
-    total = 0
-    for proc in [process, *process.children(recursive=True)]:
-        try:
-            total += proc.memory_info().rss
-        except psutil.NoSuchProcess:
-            pass
-    return total
 
 
 class Builds:
@@ -199,13 +186,6 @@ def wait_for_version(url: str, version: str, timeout: float = 30.0) -> str | Non
         time.sleep(0.1)
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 def soak(args: argparse.Namespace) -> dict:
     work = Path(tempfile.mkdtemp(prefix="healthfaq-soak-"))
     server = None
@@ -216,28 +196,15 @@ def soak(args: argparse.Namespace) -> dict:
         slugs = [f"soak-{n}" for n in range(args.records)]
         subprocess.run(build_command(corpus, index_dir), check=True, cwd=ROOT, capture_output=True)
 
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        log_path = work / "server.log"
         # MALLOC_ARENA_MAX=2 is the recommended setting for serving (README, Operations): glibc's
         # per-thread arenas otherwise keep the memory of replaced index versions as fragmentation.
-        env = {"MALLOC_ARENA_MAX": "2", **os.environ, "HEALTHFAQ_RELOAD_INTERVAL": "0.5"}
-        server = subprocess.Popen(
-            [sys.executable, "-m", "service", "serve", "--index", str(index_dir), "--corpus", str(corpus),
-             "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers)],
-            stdout=log_path.open("w"), stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"server did not start:\n{log_path.read_text()}")
-            time.sleep(0.1)
+        env = {"MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2"), "HEALTHFAQ_RELOAD_INTERVAL": "0.5"}
+        try:
+            server = start_server(index_dir, work, workers=args.workers, corpus=corpus, env=env)
+        except RuntimeError as exc:
+            raise SystemExit(f"server did not start: {exc}") from None
+        url, pid = server.url, server.process.pid
         with_suggest = httpx.get(url + "/suggest", params={"q": "pa"}, timeout=10).status_code != 404
-        process = psutil.Process(server.pid)
 
         # Warm-up, with rebuilds: the baseline then includes warm caches and the one-time high
         # water mark of two index versions alive during a swap, so what grows after it is a leak.
@@ -248,7 +215,7 @@ def soak(args: argparse.Namespace) -> dict:
         asyncio.run(run_load(url, args.warmup, args.concurrency, args.max_requests, slugs, vocabulary, with_suggest, 0))
         warm_build.join()
         wait_for_version(url, (index_dir / "CURRENT").read_text().strip())
-        rss_start = steady_rss(process, lambda: asyncio.run(run_load(
+        rss_start = steady_rss(pid, lambda: asyncio.run(run_load(
             url, 2.0, args.concurrency, args.max_requests, slugs, vocabulary, with_suggest, 0)))
 
         builds = Builds(corpus, big_corpus, index_dir, every=args.reindex_every, kill_at=args.duration / 2)
@@ -265,8 +232,9 @@ def soak(args: argparse.Namespace) -> dict:
         # Measured like the start: the median under the same short load once the last swap has
         # settled, so what differs is growth, not a swap's transient high water or a trim.
         time.sleep(1.5)
-        rss_end = steady_rss(process, lambda: asyncio.run(run_load(
+        rss_end = steady_rss(pid, lambda: asyncio.run(run_load(
             url, 2.0, args.concurrency, args.max_requests, slugs, vocabulary, with_suggest, 0)))
+        p50, p99 = percentiles(latencies, (50, 99))
         by_status = Counter()
         for (_, status), count in statuses.items():
             by_status[status] += count
@@ -278,8 +246,8 @@ def soak(args: argparse.Namespace) -> dict:
             "by_kind": {f"{kind} {status}": v for (kind, status), v in sorted(statuses.items())},
             "server_errors": sum(v for k, v in by_status.items() if k >= 500),
             "connection_errors": dict(connection_errors),
-            "p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
-            "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
+            "p50_ms": None if p50 is None else round(p50 * 1000, 2),
+            "p99_ms": None if p99 is None else round(p99 * 1000, 2),
             "malloc_arena_max": env.get("MALLOC_ARENA_MAX"),
             "rss_start_mb": round(rss_start / 2**20, 1), "rss_end_mb": round(rss_end / 2**20, 1),
             "rss_growth": round(rss_end / rss_start - 1, 4),
@@ -290,13 +258,8 @@ def soak(args: argparse.Namespace) -> dict:
                         and not builds.failed and builds.killed == 1 and report["final_version_served"])
         return report
     finally:
-        if server is not None and server.poll() is None:
-            server.terminate()
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+        if server is not None:
+            stop_server(server, timeout=20)
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
         else:

@@ -1,20 +1,15 @@
 """Shared fixtures: a built index of the bundled corpus, an in-process client, a real server."""
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-import httpx
 import pytest
 from starlette.testclient import TestClient
 
+import bench.server
+from bench.server import LiveServer, free_port, stop_server  # noqa: F401 (the tests import them from here)
 from service.app import create_app
 from service.indexer import build_index
 from service.settings import Settings
@@ -51,56 +46,12 @@ def client(bundled_index_dir: Path) -> Iterator[TestClient]:
         yield test_client
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class LiveServer:
-    url: str
-    process: subprocess.Popen
-    log_path: Path
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-
 def start_server(index_dir: Path, tmp_path: Path, env: dict | None = None, workers: int = 1,
                  corpus: Path = CORPUS, wait_ready: bool = True) -> LiveServer:
-    """A real uvicorn on a free loopback port, via the `healthfaq serve` command."""
-    port = free_port()
-    log_path = tmp_path / f"server-{port}.log"
-    full_env = {**os.environ, "HEALTHFAQ_RELOAD_INTERVAL": "0.2", **(env or {})}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service", "serve", "--index", str(index_dir), "--corpus", str(corpus),
-         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
-        stdout=log_path.open("w"), stderr=subprocess.STDOUT, env=full_env, cwd=ROOT)
-    server = LiveServer(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}:\n{server.output()}")
-        try:
-            response = httpx.get(server.url + ("/readyz" if wait_ready else "/healthz"), timeout=1)
-            if response.status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    stop_server(server)
-    raise RuntimeError(f"server did not become ready:\n{server.output()}")
-
-
-def stop_server(server: LiveServer) -> None:
-    if server.process.poll() is None:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
+    """The shared launcher (bench.server) with the tests' defaults: the frozen test corpus and a
+    fast reload interval, so a test that swaps the index sees it served within a second."""
+    return bench.server.start_server(index_dir, tmp_path, workers=workers, corpus=corpus, wait_ready=wait_ready,
+                                     env={"HEALTHFAQ_RELOAD_INTERVAL": "0.2", **(env or {})})
 
 
 @pytest.fixture()

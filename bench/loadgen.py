@@ -1,6 +1,6 @@
 """Closed-loop HTTP/1.1 load generator for the benchmark: keep-alive GETs over raw asyncio sockets.
 
-    python scripts/loadgen.py --port 8000 --paths paths.txt --concurrency 8 --duration 5
+    python -m bench.loadgen --port 8000 --paths paths.txt --concurrency 8 --duration 5
 
 Each of the ``concurrency`` clients keeps one connection open and sends its next request as soon
 as the previous answer is read (closed loop), cycling through the request paths in ``--paths``
@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.stats import percentiles
+
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -29,13 +31,6 @@ class Stats:
         self.status: dict[int, int] = {}
         self.errors = 0
         self.sent = 0
-
-
-def _percentile(sorted_values: list[float], q: float) -> float | None:
-    if not sorted_values:
-        return None
-    at = min(len(sorted_values) - 1, max(0, round(q / 100.0 * (len(sorted_values) - 1))))
-    return sorted_values[at]
 
 
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
@@ -115,13 +110,13 @@ async def run(host: str, port: int, paths: list[str], concurrency: int, duration
     await asyncio.gather(*(_client(host, port, requests, offset + i * step, deadline, record_from, budget, stats)
                            for i in range(concurrency)))
     seconds = max(1e-9, min(time.perf_counter(), deadline) - record_from)
-    ok = sorted(stats.latencies)
+    ok = stats.latencies
+    p50, p90, p99 = percentiles(ok, (50, 90, 99))
     return {
         "concurrency": concurrency, "requests": stats.sent, "ok": len(ok), "errors": stats.errors,
         "status": {str(k): v for k, v in sorted(stats.status.items())}, "seconds": round(seconds, 3),
         "rps": len(ok) / seconds,
-        "p50_ms": _percentile(ok, 50), "p90_ms": _percentile(ok, 90), "p99_ms": _percentile(ok, 99),
-        "max_ms": ok[-1] if ok else None,
+        "p50_ms": p50, "p90_ms": p90, "p99_ms": p99, "max_ms": max(ok, default=None),
     }
 
 

@@ -1,0 +1,105 @@
+"""Build times: ours through the normal pipeline in a child process, the peers in this one.
+
+Ours runs as `python -m service build`, exactly as an operator runs it, so its figure includes
+what the command does beyond indexing (loading, chunking, the forked writer) and its peak memory
+is its own. The peers index passages already loaded and chunked here; the report adds that load
+and chunk time to them in a second row, so both readings are on the table.
+"""
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Sequence
+
+from bench import ROOT
+from bench.memory import tree_rss
+from bench.stats import rotated
+from service.chunking import chunk_articles
+from service.corpus import load_articles
+from service.indexer import current_version, version_path
+from service.models import Passage
+
+if TYPE_CHECKING:
+    from bench.engines import Peer
+
+
+@dataclass(frozen=True)
+class OurBuild:
+    command: str
+    seconds: float  # as the build reports it
+    wall_seconds: float  # with the interpreter's start
+    passages: int | None
+    size_bytes: int  # the version directory
+    peak_rss_bytes: int  # the build's whole process tree
+    version: str
+
+
+def build_ours(corpus: Path, index_dir: Path, procs: int | None, log_file: Path) -> OurBuild:
+    """`python -m service build` as a child: its own timing, wall time, peak RSS, size on disk.
+    Exits with the build's output when the build fails."""
+    command = [sys.executable, "-m", "service", "build", "--corpus", str(corpus), "--index", str(index_dir)]
+    if procs:
+        command += ["--procs", str(procs)]
+    with open(log_file, "w") as log:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        returncode, peak_rss = _wait_measuring_rss(process)
+        wall = time.perf_counter() - started
+    output = log_file.read_text(encoding="utf-8", errors="replace")
+    if returncode != 0:
+        raise SystemExit(f"build failed ({returncode}): {' '.join(command)}\n{output[-2000:]}")
+    match = re.search(r"(\d+) passages in ([\d.]+) s", output)
+    passages, seconds = (int(match.group(1)), float(match.group(2))) if match else (None, wall)
+    version = version_path(index_dir, current_version(index_dir))
+    return OurBuild(command=" ".join(command[1:]), seconds=seconds, wall_seconds=wall, passages=passages,
+                    size_bytes=dir_size(version), peak_rss_bytes=peak_rss, version=version.name)
+
+
+def _wait_measuring_rss(process: subprocess.Popen) -> tuple[int, int]:
+    """(exit code, peak RSS): the tree sampled every 0.1 s, and the kernel's own peak for the
+    main process, which catches a spike between two samples."""
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], sum(tree_rss(process.pid)))
+            done.wait(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, status, usage = os.wait4(process.pid, 0)
+    done.set()
+    sampler.join()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, max(usage.ru_maxrss * 1024, peak[0])
+
+
+def dir_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
+
+
+def load_passages(corpus: Path) -> tuple[list[Passage], float]:
+    """The passages the peers index, through the normal loader and chunker; and the seconds it took."""
+    started = time.perf_counter()
+    passages = chunk_articles(load_articles(corpus))
+    return passages, time.perf_counter() - started
+
+
+def time_peer_builds(peers: Sequence[Peer], rounds: int, log: Callable[[str], None]) -> dict[str, list[float]]:
+    """Seconds of each peer's build in each round, which peer goes first alternating round by round."""
+    seconds: dict[str, list[float]] = {peer.name: [] for peer in peers}
+    for r in range(rounds):
+        for peer in rotated(peers[::-1], r):  # the last column's peer first, then the order turns
+            seconds[peer.name].append(peer.build())
+    log("  peers: " + ", ".join(f"{name} {statistics.median(s):.2f} s" for name, s in seconds.items())
+        + f" (median of {rounds})")
+    return seconds
+

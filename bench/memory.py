@@ -1,0 +1,21 @@
+"""Resident memory of a process tree: a server's workers and a build's forked writer are part of
+what it costs, so the RSS of the first process alone would under-report."""
+from __future__ import annotations
+
+import psutil
+
+
+def tree_rss(pid: int) -> list[int]:
+    """RSS in bytes of the process ``pid`` and each of its live descendants (empty once it is gone)."""
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
+    sizes = []
+    for process in processes:
+        try:
+            sizes.append(process.memory_info().rss)
+        except psutil.Error:  # exited between the listing and the reading
+            pass
+    return sizes

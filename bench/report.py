@@ -1,0 +1,177 @@
+"""What a run measured, and the table, Markdown and JSON made from it.
+
+The measuring modules return plain figures; this module alone decides how they are shown and
+judges them against the targets, so a figure and its verdict cannot drift apart.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+from dataclasses import dataclass
+
+from bench.build import OurBuild
+from bench.latency import K, Latency
+from bench.table import Table, Target, http_cell, mb, ms, times
+
+# The targets, each printed next to its figure: ours against bm25s per (mix, percentile), our
+# build against tantivy's, /search's requests/s as a share of /healthz's at 8 clients on one
+# worker, and the served memory with MedQuAD loaded.
+LATENCY_OVER_BM25S = {("box", "p50"): 3.0, ("faq", "p50"): 5.0, ("faq", "p99"): 10.0}
+BUILD_OVER_TANTIVY = 10.0
+SEARCH_SHARE_OF_HEALTHZ = {"bundled": 0.50, "medquad": 0.25}
+SERVED_RSS_MB = 400.0
+LATENCY_FIGURES = {"p50": "p50 ms", "p95": "p95 ms", "p99": "p99 ms", "cpu_p99": "p99 ms, thread CPU time"}
+
+
+@dataclass(frozen=True)
+class InProcess:
+    """What was measured in the benchmark's own process, on the MedQuAD passages."""
+    records: int
+    passages: int
+    load_chunk_seconds: float
+    peer_builds: dict[str, list[float]]  # in the peers' column order
+    peer_sizes: dict[str, int | None]
+    open_seconds: float
+    mix_sizes: dict[str, int]
+    latency: Latency
+    mrr_at_10: dict[str, float]
+    engine_config: dict[str, str]
+    profile: str
+
+
+@dataclass(frozen=True)
+class Results:
+    started_at: str
+    machine: dict
+    args: argparse.Namespace  # the options as run (after --quick)
+    build: OurBuild | None
+    in_process: InProcess
+    http: dict | None  # {"bundled"|"medquad": bench.http.load_servers(...)}
+    notes: list[str]
+
+
+def make_table(results: Results) -> Table:
+    peers = list(results.in_process.peer_builds)
+    table = Table(columns=("area", "figure", "ours", *peers, "/healthz", "ratio", "target", "ok"))
+    if results.build:
+        _build_rows(table, results.build, results.in_process)
+    table.add("open", "index open, seconds", ours=f"{results.in_process.open_seconds:.2f}")
+    _latency_rows(table, results.in_process.latency, peers)
+    mrr = results.in_process.mrr_at_10
+    table.add("quality faq", "MRR@10", **{name: f"{value:.3f}" for name, value in mrr.items()},
+              target=Target("> bm25s", "faq MRR@10 > bm25s", mrr["ours"] > mrr["bm25s"]))
+    if results.http:
+        for name, per_workers in results.http.items():
+            for workers, served in per_workers.items():
+                _http_rows(table, name, workers, served)
+        _rss_rows(table, results.http["medquad"])
+    return table
+
+
+def _build_rows(table: Table, build: OurBuild, run: InProcess) -> None:
+    peer_s = {name: statistics.median(s) for name, s in run.peer_builds.items()}
+    tantivy, load_chunk = peer_s["tantivy"], run.load_chunk_seconds
+    limit = BUILD_OVER_TANTIVY
+    table.add("build", "seconds (ours: service build)", ours=f"{build.seconds:.1f}",
+              **{name: f"{s:.2f}" for name, s in peer_s.items()}, ratio=f"{times(build.seconds, tantivy)} tantivy",
+              target=Target(f"≤ {limit:.0f}× tantivy", f"build ≤ {limit:.0f}× tantivy", build.seconds <= limit * tantivy))
+    table.add("build", "seconds, peers + load & chunk", ours=f"{build.seconds:.1f}",
+              **{name: f"{s + load_chunk:.2f}" for name, s in peer_s.items()},
+              ratio=f"{times(build.seconds, tantivy + load_chunk)} tantivy")
+    table.add("build", "passages/s", ours=f"{run.passages / build.seconds:,.0f}",
+              **{name: f"{run.passages / s:,.0f}" for name, s in peer_s.items()})
+    table.add("build", "index size on disk", ours=mb(build.size_bytes),
+              **{name: mb(size) for name, size in run.peer_sizes.items() if size is not None})
+    table.add("build", "peak RSS (child process)", ours=mb(build.peak_rss_bytes))
+
+
+def _latency_rows(table: Table, latency: Latency, peers: list[str]) -> None:
+    for mix, per_engine in latency.items():
+        med = {name: figures["median"] for name, figures in per_engine.items()}
+        for p, figure in LATENCY_FIGURES.items():
+            limit = LATENCY_OVER_BM25S.get((mix, p))
+            target = None if limit is None else Target(
+                f"≤ {limit:.0f}× bm25s", f"{mix} {p} ≤ {limit:.0f}× bm25s", med["ours"][p] <= limit * med["bm25s"][p])
+            table.add(f"latency {mix}", figure, **{name: ms(m[p]) for name, m in med.items()},
+                      ratio=", ".join(f"{times(med['ours'][p], med[peer][p])} {peer}" for peer in peers), target=target)
+
+
+def _http_rows(table: Table, name: str, workers: int, served: dict) -> None:
+    area = f"HTTP {name} {workers}w"
+    runs = served["endpoints"]
+    table.add(area, "ready; first answers (cold), s",
+              ours=f"ready {served['ready_s']:.1f}; " + ", ".join(f"{e} {t:.2f}" for e, t in served["cold_s"].items()))
+    for c in runs["/healthz"]:
+        healthz = runs["/healthz"][c]
+        for endpoint in (e for e in runs if e != "/healthz"):
+            # Paired: each round's runs of the two endpoints were back to back.
+            shares = [a["rps"] / b["rps"] for a, b in zip(runs[endpoint][c]["rounds"], healthz["rounds"]) if b["rps"]]
+            share = statistics.median(shares) if shares else 0.0
+            target = None
+            if endpoint == "/search" and c == 8:
+                least = SEARCH_SHARE_OF_HEALTHZ[name]
+                target = Target(f"≥ {least:.0%} of /healthz",
+                                f"HTTP {name} w={workers} c=8 /search ≥ {least:.0%} of /healthz", share >= least)
+            table.add(area, f"{endpoint} c={c}", ours=http_cell(runs[endpoint][c]["median"]),
+                      **{"/healthz": http_cell(healthz["median"])}, ratio=f"{share:.0%} of /healthz", target=target)
+
+
+def _rss_rows(table: Table, medquad: dict) -> None:
+    for workers, served in medquad.items():
+        rss = served["rss"]
+        target = None
+        if workers == min(medquad):
+            target = Target(f"< {SERVED_RSS_MB:.0f} MB", f"served RSS ({workers} worker) < {SERVED_RSS_MB:.0f} MB",
+                            rss["total_bytes"] < SERVED_RSS_MB * 2**20)
+        detail = " + ".join(mb(s) for s in rss["processes"])
+        table.add("served RSS", f"MedQuAD, {workers} worker(s), after load",
+                  ours=f"{mb(rss['total_bytes'])} ({detail})", target=target)
+
+
+def markdown(results: Results, table: Table) -> str:
+    """The report as printed: how the run was set up, the table, then how to read it."""
+    args, m, run = results.args, results.machine, results.in_process
+    failed = [name for name, met in table.verdicts if not met]
+    lines = [
+        f"## healthfaq benchmark — {results.started_at[:19]}Z, commit {m['commit']}"
+        + (f" + {m['service_changes']} uncommitted file(s) in service/" if m["service_changes"] else ""),
+        f"python {m['python']}, {m['cpus']} cpus, load average {m['load_start'][0]:.2f} at start, "
+        f"{m['load_end'][0]:.2f} at end; BLAS env: {m['blas_env'] or 'none set'} (left as found)",
+        f"corpus {args.corpus} ({run.records:,} records → {run.passages:,} passages; load + chunk "
+        f"{run.load_chunk_seconds:.1f} s); queries {args.queries}; "
+        f"{', '.join(f'{n} {mix}' for mix, n in run.mix_sizes.items())} queries, seed {args.seed}; "
+        f"latency = median of {args.rounds} round(s), engines' order rotated each round; top {K}, one thread",
+        "",
+        table.render(),
+        "",
+        "HTTP cells: requests/s · p50 ms · p99 ms (median of rounds); ratio = median over rounds of that endpoint's "
+        "requests/s over /healthz's in the same round (run back to back), same concurrency, same server. "
+        "Latency rows: wall clock, except the CPU-time row (the thread's own CPU time, immune to waiting for a "
+        "core); ratio = ours over the peer.",
+    ]
+    lines += [f"{name}: {config}" for name, config in run.engine_config.items()]
+    if results.build:
+        lines.append(_build_line(results.build, args.rounds))
+    lines += results.notes
+    lines.append(f"targets: {len(table.verdicts) - len(failed)}/{len(table.verdicts)} met"
+                 + (f"; not met: {'; '.join(failed)}" if failed else ""))
+    if run.profile:
+        lines += ["", run.profile.rstrip()]
+    return "\n".join(lines)
+
+
+def _build_line(build: OurBuild, rounds: int) -> str:
+    return (f"build: `{build.command}` ({build.seconds:.1f} s as the build reports it, {build.wall_seconds:.1f} s "
+            f"wall with interpreter start); peers index the passages already loaded and chunked in the benchmark "
+            f"process (median of {rounds}); the second build row adds that load + chunk time to the peers")
+
+
+def as_json(results: Results, table: Table) -> dict:
+    """Every figure with its rounds, for comparing runs later."""
+    run = results.in_process
+    return {"started_at": results.started_at, "args": {k: str(v) for k, v in vars(results.args).items()},
+            "machine": results.machine, "build": dataclasses.asdict(results.build) if results.build else None,
+            "load_chunk_seconds": run.load_chunk_seconds, "peer_builds": run.peer_builds,
+            "latency": run.latency, "mrr_at_10": run.mrr_at_10, "engine_config": run.engine_config,
+            "http": results.http, "table": table.rows, "targets": dict(table.verdicts)}
