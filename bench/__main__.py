@@ -48,9 +48,8 @@ from bench.latency import K, latency_rounds
 from bench.mixes import Query, box_mix, faq_mix, long_mix, read_jsonl
 from bench.quality import mrr_at_10
 from bench.table import mb
-from service.indexer import current_version, version_path
 from service.search import SearchRequest, search
-from service.store import open_version
+from service.store import open_current
 
 MEDQUAD = ROOT.parent / "shared" / "bench" / "medquad"
 RESULTS = ROOT / "bench-results"
@@ -133,7 +132,7 @@ def measure_in_process(args: argparse.Namespace, mq_dir: Path, work: Path,
     peer_builds = time_peer_builds(peers, args.rounds, log)
 
     started = time.perf_counter()
-    index = open_version(version_path(mq_dir, current_version(mq_dir)))
+    index = open_current(mq_dir)
     open_seconds = time.perf_counter() - started
     if index.passage_count != len(passages):
         notes.append(f"WARNING: the index has {index.passage_count} passages, the chunker now gives {len(passages)}: "
@@ -181,7 +180,7 @@ def measure_http(args: argparse.Namespace, mq_dir: Path, box: list[Query], work:
 def _share_answered(index_dir: Path, questions: list[str]) -> float:
     """The share of the questions that find a passage in the index: how much of the /search load
     on the small corpus is a real search rather than an empty answer."""
-    index = open_version(version_path(index_dir, current_version(index_dir)))
+    index = open_current(index_dir)
     answered = sum(1 for q in questions if search(index, SearchRequest(q=q, limit=K)).hits)
     return answered / len(questions)
 

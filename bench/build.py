@@ -23,7 +23,7 @@ from bench.memory import tree_rss
 from bench.stats import rotated
 from service.chunking import chunk_articles
 from service.corpus import load_articles
-from service.indexer import current_version, version_path
+from service.version import current_version, version_path
 from service.models import Passage
 
 if TYPE_CHECKING:

@@ -24,6 +24,7 @@ def test_percentiles_match_numpy_and_handle_few_values():
     assert percentiles([4.0], (50, 99)) == [4.0, 4.0]
 
 
+@pytest.mark.slow
 def test_loadgen_counts_answers_from_a_real_server(bundled_index_dir: Path, tmp_path: Path):
     paths = tmp_path / "paths.txt"
     paths.write_text("/healthz\n/search?q=kegel+exercises\n")

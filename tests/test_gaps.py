@@ -1,6 +1,8 @@
 """Content gaps: opt-in, normalised, aggregated zero-result questions and `healthfaq gaps`."""
 from __future__ import annotations
 
+import pytest
+
 import json
 import subprocess
 import sys

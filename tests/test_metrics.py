@@ -1,6 +1,8 @@
 """GET /metrics: requests by route and status, latency, zero-result searches, index version and age."""
 from __future__ import annotations
 
+import pytest
+
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
