@@ -127,3 +127,17 @@ def test_find_and_regex_matching_agree_on_the_corpus(bundled_index):
         assert spans == marker._spans_by_regex(passage.text), passage.id
         marked += len(spans)
     assert marked > 20
+
+
+@pytest.mark.parametrize("q, expected", [
+    ("semen leakage after urination", [("semen-leakage", "after-urination")]),
+    ("swollen gland under the jaw", [("submandibular-gland-swollen-and-painful", "summary")]),
+    ("blood clot symptoms", [("signs-of-a-blood-clotting-disorder", "summary")]),
+    ("prostate infection", [("semen-leakage", "issues-related-to-prostate-prostatitis-and-prostate-cancer")]),
+    ("fainting and anxiety", [("sudden-feeling-of-passing-out-anxiety", "summary")]),
+    ("kegel exercises", [("semen-leakage", "sexual-arousal"), ("semen-leakage", "prevention")]),
+])
+def test_result_order_on_the_test_corpus(bundled_index, q, expected):
+    """The order of the first answers on the frozen test corpus (as lunr's tests pin it)."""
+    hits = top(bundled_index, q, limit=len(expected)).hits
+    assert [(h.passage.article.slug, h.passage.anchor) for h in hits] == expected
