@@ -35,3 +35,12 @@ def test_a_malformed_number_is_refused_and_settings_are_frozen():
         Settings.from_env({"HEALTHFAQ_PORT": "eighty"})
     with pytest.raises(AttributeError):
         Settings.from_env({}).port = 1
+
+
+def test_every_setting_is_in_the_readme_table():
+    from dataclasses import fields
+
+    from tests.conftest import ROOT
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [f.name for f in fields(Settings) if f"`HEALTHFAQ_{f.name.upper()}`" not in readme]
+    assert missing == []
