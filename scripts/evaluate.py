@@ -60,7 +60,7 @@ def main() -> int:
         engines["plain BM25 baseline"] = baseline.passages
     scorer = score_seed if "relevant" not in questions[0] else score_documents
     rows = {label: scorer(run, questions) for label, run in engines.items()}
-    print(f"{len(questions)} questions from {args.questions} against {args.index} ({name}, "
+    print(f"{len(questions)} questions from {args.questions} against {args.index} ({index.version}, "
           f"{index.passage_count} passages)")
     print_table(rows)
     return 0
