@@ -152,5 +152,6 @@ def _manifest(name: str, corpus: Path, articles: Sequence[Article], passages: in
         whoosh=f"whoosh-reloaded {dist_version('whoosh-reloaded')}", passages=passages,
         articles=[{"slug": a.slug, "title": a.title, "url": a.url, "kind": a.kind,
                    "care_sections": list(a.care_sections),
-                   "sections": [{"heading": s.heading, "anchor": s.anchor} for s in a.sections]}
+                   "sections": [{"heading": s.heading, "anchor": s.anchor, "editorial": s.editorial}
+                                for s in a.sections]}
                   for a in articles])

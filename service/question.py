@@ -1,8 +1,9 @@
 """Free text -> QueryPlan: the weighted columns a question asks for, built from analyser tokens.
 
 Raw text never reaches a query parser, so quotes, colons, "?", "*", AND/OR/NOT are just text.
-Steps: words -> drop chatter -> correct typos -> stems -> keep the most informative -> add
-synonym alternatives (weighted below what was typed) and adjacent pairs (the phrase bonus).
+Steps: words -> correct typos -> find entities (runs naming an article or section) -> drop
+chatter outside them -> stems -> keep the most informative -> add synonym alternatives (weighted
+below what was typed) and adjacent pairs (the phrase bonus).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u20
 # Conversational words that carry no medical content in a pasted message. General English,
 # not tuned to any question: greetings, sign-offs, relatives, time fillers and hedges.
 CHATTER = frozenset("""
-hi hello hey dear doctor doc dr thanks thank thx regards cheers please pls kindly sir madam
+hi hello hey dear thanks thank thx regards cheers please pls kindly
 help helpful question questions ask asking wondering wonder wondered know knew tell told advice
 advise suggest could would should might must shall im ive id dont doesnt didnt cant wont isnt
 my me mine our i he she they them his her their him husband wife partner boyfriend girlfriend
@@ -36,10 +37,24 @@ feel felt feeling like noticed notice seem seems seemed happen happens happened 
 read reading worry worried worrying concerned
 """.split())
 _CHATTER_STEMS = frozenset(stem(w) for w in CHATTER)
+# Words that address someone: chatter in a salutation ("Hi doctor,", "thanks doc"), at the very
+# start or end of a message, but the point of "should I see a doctor".
+SALUTATION = frozenset("doctor doc dr sir madam".split())
+_GREETING = frozenset("hi hello hey dear thanks thank thx".split())
+# An entity's stems count this much more than other typed words.
+ENTITY_WEIGHT = 1.0
+ENTITY_MASS = 2.0
 
 
 def is_chatter(word: str) -> bool:
     return word in CHATTER or stem(word) in _CHATTER_STEMS
+
+
+def _is_chatter_at(words: list[str], i: int, word: str) -> bool:
+    """Chatter where it stands: a salutation word only when it addresses someone."""
+    if word in SALUTATION:
+        return i == 0 or i == len(words) - 1 or words[i - 1] in _GREETING
+    return is_chatter(word)
 
 
 @dataclass
@@ -59,6 +74,7 @@ class QueryPlan:
     highlight: set[str] = field(default_factory=set)
     question_stems: set[str] = field(default_factory=set)
     corrections: dict[int, str] = field(default_factory=dict)  # word position -> corrected word
+    entity_rows: list = field(default_factory=list)  # passages of the articles/sections the question names
 
     @property
     def term_count(self) -> int:
@@ -104,20 +120,29 @@ def question_words(text: str) -> list[tuple[str, int, int]]:
 def plan_query(text: str, index: LoadedIndex, prefix: bool = False) -> QueryPlan:
     plan = QueryPlan()
     words = [w for w, _, _ in question_words(text)]
-    content = [i for i, w in enumerate(words) if term_of(w) and not is_chatter(w)]
-    if prefix and words and term_of(words[-1]) is None and len(words[-1]) >= 2:
-        content.append(len(words) - 1)  # a half-typed last word may look like a stop word
-    last = content[-1] if content else None
-    entries: list[WordEntry] = []
-    for i in content:
-        word = words[i]
-        if prefix and i == last and i == len(words) - 1 and not text[-1:].isspace():
-            completions = index.words_with_prefix(word, MAX_PREFIX_EXPANSIONS)
-            if completions:
-                _add_completions(plan, index, completions)
-                continue
+    candidates = [i for i, w in enumerate(words) if term_of(w)]
+    typing = prefix and bool(words) and not text[-1:].isspace()
+    if typing and term_of(words[-1]) is None and len(words[-1]) >= 2:
+        candidates.append(len(words) - 1)  # a half-typed last word may look like a stop word
+    if typing and candidates and candidates[-1] == len(words) - 1:
+        completions = index.words_with_prefix(words[-1], MAX_PREFIX_EXPANSIONS)
+        if completions:
+            _add_completions(plan, index, completions)
+            candidates.pop()
+    entries = {i: _word_entry(index, words[i]) for i in candidates}
+    stems = [entries[i].key if entries[i] else stem(words[i]) for i in candidates]
+    named: set[int] = set()  # word positions inside an entity: never chatter
+    entity_stems: set[str] = set()
+    for start, entity in index.entities.find(stems):
+        named.update(candidates[start:start + len(entity.stems)])
+        entity_stems.update(entity.stems)
+        plan.entity_rows.append(entity.rows)
+    kept: list[WordEntry] = []
+    for i in candidates:
+        entry, word = entries[i], words[i]
+        if i not in named and _is_chatter_at(words, i, entry.correction if entry and entry.correction else word):
+            continue
         plan.question_stems.add(stem(word))
-        entry = _word_entry(index, word)
         if entry is None:
             if not word.isdigit():  # ages and counts in a pasted message carry no topic
                 plan.unknown_mass += index.matrix.max_idf
@@ -127,9 +152,17 @@ def plan_query(text: str, index: LoadedIndex, prefix: bool = False) -> QueryPlan
             plan.corrections[i] = entry.correction
         plan.highlight.update(entry.highlight)
         plan.question_stems.update(entry.highlight)
-        entries.append(entry)
-    _add_groups(plan, index, entries)
+        kept.append(_focused(entry) if entry.key in entity_stems else entry)
+    _add_groups(plan, index, kept)
     return plan
+
+
+def _focused(entry: WordEntry) -> WordEntry:
+    """An entity's word: its columns weigh ENTITY_WEIGHT times more, and it counts for
+    ENTITY_MASS times more of what the question asks (so passages missing it fall below the
+    floor, and a long message keeps it among its most informative terms)."""
+    return WordEntry(key=entry.key, cols=tuple((c, w * ENTITY_WEIGHT) for c, w in entry.cols),
+                     mass=entry.mass * ENTITY_MASS, correction=entry.correction, highlight=entry.highlight)
 
 
 def _add_groups(plan: QueryPlan, index: LoadedIndex, entries: list[WordEntry]) -> None:

@@ -133,6 +133,11 @@ class TermMatrix:
         self.pair_keys, self.pair_cols = arrays.pair_keys, arrays.pair_cols
         self.max_idf = float(math.log(1.0 + (self.n_docs + 0.5) / 0.5))
 
+    def stem_df(self) -> dict[str, int]:
+        """How many passages hold each stem (in any ranked field)."""
+        df = np.diff(self.indptr)
+        return {t: int(df[c]) for t, c in self.term_ids.items()}
+
     def column(self, term: str) -> int | None:
         return self.term_ids.get(term)
 

@@ -25,6 +25,8 @@ MIN_COVERAGE = 0.34
 SHORT_QUESTION_TERMS = 4
 # Passages matching more of what was asked rise above ones repeating one word.
 COVERAGE_BONUS = 1.0
+# Passages of an article or section the question names (entities.py) rise by this share.
+ENTITY_BONUS = 0.5
 MAX_LIMIT = 50
 # offset + limit may not pass this: deep pages cost work and nobody reads them.
 MAX_WINDOW = 500
@@ -107,6 +109,8 @@ def _ranked_rows(index: LoadedIndex, plan, article: str | None,
     scores = matrix.score(plan.cols, plan.weights)
     covered = matrix.coverage([(g.cols, g.mass) for g in plan.groups]) / plan.total_mass
     scores *= 1.0 + COVERAGE_BONUS * covered
+    if plan.entity_rows:
+        scores[np.unique(np.concatenate(plan.entity_rows))] *= 1.0 + ENTITY_BONUS
     required = MIN_COVERAGE * min(1.0, SHORT_QUESTION_TERMS / max(1, plan.term_count))
     eligible = (covered >= required) & (scores > 0)
     if article is not None:

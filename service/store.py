@@ -16,6 +16,7 @@ from whoosh import index as whoosh_index
 from . import schema as S
 from . import version as V
 from .care import CareSigns
+from .entities import EntityIndex
 from .models import ArticleRef, Passage
 from .ranking import MatrixArrays, TermMatrix
 from .snippets import Highlighter
@@ -45,6 +46,7 @@ class LoadedIndex:
     highlighter: Highlighter
     care: CareSigns
     suggester: Suggester
+    entities: EntityIndex
 
     @property
     def passage_count(self) -> int:
@@ -92,7 +94,7 @@ def open_version(path: Path) -> LoadedIndex:
         not_duplicate=_first_copies([fields[S.DUPKEY] for fields in stored]), synonyms=synonyms,
         word_df=word_df, sorted_words=sorted(word_df), article_rows=_article_rows(passages), articles=articles,
         speller=Speller(word_df), highlighter=Highlighter(word_df), care=CareSigns(passages, articles),
-        suggester=Suggester(articles, passages),
+        suggester=Suggester(articles, passages), entities=EntityIndex(articles, passages, matrix.stem_df()),
     )
 
 
