@@ -3,6 +3,7 @@
     python scripts/evaluate.py --questions tests/data/seed_dev.jsonl [--index index]
     python scripts/evaluate.py --questions ../shared/bench/medquad/dev_queries.jsonl --sample 1000 --index mq-index
 
+Care format ({"qid", "query", "care": true|false}): precision and recall of care advice.
 Seed format ({"query", "expect_any", "k", "forbid", "expect_empty"}): success@k, MRR@10 (rank of
 the first passage containing an expected phrase), chrome violations, non-empty answers to
 unanswerable questions.
@@ -58,8 +59,11 @@ def main() -> int:
     if not args.no_baseline:
         baseline = PlainBaseline(index, args.baseline_dir or Path(tempfile.gettempdir()) / f"healthfaq-baseline-{index.version}")
         engines["plain BM25 baseline"] = baseline.passages
-    scorer = score_seed if "relevant" not in questions[0] else score_documents
-    rows = {label: scorer(run, questions) for label, run in engines.items()}
+    if "care" in questions[0]:
+        rows = {"ours": score_care(index, questions)}
+    else:
+        scorer = score_seed if "relevant" not in questions[0] else score_documents
+        rows = {label: scorer(run, questions) for label, run in engines.items()}
     print(f"{len(questions)} questions from {args.questions} against {args.index} ({index.version}, "
           f"{index.passage_count} passages)")
     print_table(rows)
@@ -127,6 +131,20 @@ def score_seed(run, questions: list[dict]) -> dict:
         noisy += 1 if q.get("expect_empty") and passages else 0
     return {"success@k": _mean(hits_at_k), "MRR@10": _mean(rr), "graded": len(graded),
             "chrome violations": chrome, "answered unanswerable": noisy, **_latency(took)}
+
+
+def score_care(index: LoadedIndex, questions: list[dict]) -> dict:
+    """Care advice against labels ({"query", "care": true|false}): is it shown exactly when the
+    question states a warning sign?"""
+    shown = {q["qid"]: bool(search(index, SearchRequest(q=q["query"])).care_advice) for q in questions}
+    wanted = {q["qid"] for q in questions if q["care"]}
+    hits = sum(1 for qid in wanted if shown[qid])
+    alarms = sum(1 for qid, on in shown.items() if on and qid not in wanted)
+    for q in questions:
+        if shown[q["qid"]] != bool(q["care"]):
+            print(f"  {'missed' if q['care'] else 'false alarm'}: {q['query']}", file=sys.stderr)
+    return {"precision": hits / max(1, hits + alarms), "recall": hits / max(1, len(wanted)),
+            "with sign": len(wanted), "without": len(questions) - len(wanted)}
 
 
 def _mean(values: list[float]) -> float:

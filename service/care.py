@@ -21,6 +21,7 @@ class WarningSign:
 class CareSigns:
     def __init__(self, passages: Sequence[Passage], articles: dict[str, dict]) -> None:
         self.signs: list[WarningSign] = []
+        self.rows: set[int] = set()  # the care passages themselves
         for row, passage in enumerate(passages):
             meta = articles.get(passage.article.slug) or {}
             if passage.anchor not in meta.get("care_sections", ()):
@@ -30,6 +31,7 @@ class CareSigns:
                     stems = tuple(dict.fromkeys(analyze(line[2:])))
                     if stems:
                         self.signs.append(WarningSign(stems, row))
+                        self.rows.add(row)
 
     def rows_for(self, question_stems: set[str], passage_stems: Sequence[Sequence[str]]) -> list[int]:
         """Rows of care passages whose warning signs the question or a top passage meets."""

@@ -41,6 +41,8 @@ _CHATTER_STEMS = frozenset(stem(w) for w in CHATTER)
 # start or end of a message, but the point of "should I see a doctor".
 SALUTATION = frozenset("doctor doc dr sir madam".split())
 _GREETING = frozenset("hi hello hey dear thanks thank thx".split())
+# Each part of a word written joined ("bellybutton") is at least this long.
+MIN_COMPOUND_PART = 3
 # An entity's stems count this much more than other typed words.
 ENTITY_WEIGHT = 1.0
 ENTITY_MASS = 2.0
@@ -137,7 +139,7 @@ def plan_query(text: str, index: LoadedIndex, prefix: bool = False) -> QueryPlan
         named.update(candidates[start:start + len(entity.stems)])
         entity_stems.update(entity.stems)
         plan.entity_rows.append(entity.rows)
-    kept: list[WordEntry] = []
+    kept: list[tuple[int, WordEntry]] = []
     for i in candidates:
         entry, word = entries[i], words[i]
         if i not in named and _is_chatter_at(words, i, entry.correction if entry and entry.correction else word):
@@ -152,8 +154,9 @@ def plan_query(text: str, index: LoadedIndex, prefix: bool = False) -> QueryPlan
             plan.corrections[i] = entry.correction
         plan.highlight.update(entry.highlight)
         plan.question_stems.update(entry.highlight)
-        kept.append(_focused(entry) if entry.key in entity_stems else entry)
-    _add_groups(plan, index, kept)
+        kept.append((i, _focused(entry) if entry.key in entity_stems else entry))
+    groups = _add_groups(plan, index, [entry for _, entry in kept])
+    _joined_alternatives(plan, index, words, {i: groups[e.key] for i, e in kept if e.key in groups})
     return plan
 
 
@@ -165,9 +168,10 @@ def _focused(entry: WordEntry) -> WordEntry:
                      mass=entry.mass * ENTITY_MASS, correction=entry.correction, highlight=entry.highlight)
 
 
-def _add_groups(plan: QueryPlan, index: LoadedIndex, entries: list[WordEntry]) -> None:
+def _add_groups(plan: QueryPlan, index: LoadedIndex, entries: list[WordEntry]) -> dict[str, Group]:
     """One group per distinct key, the most informative MAX_QUERY_TERMS only (bounded cost, less
-    noise in long messages); then the phrase pairs and synonym alternatives of the kept words."""
+    noise in long messages); then the phrase pairs and synonym alternatives of the kept words.
+    Returns the groups by key."""
     masses: dict[str, float] = {}
     for entry in entries:
         masses[entry.key] = max(entry.mass, masses.get(entry.key, 0.0))
@@ -184,6 +188,7 @@ def _add_groups(plan: QueryPlan, index: LoadedIndex, entries: list[WordEntry]) -
     plan.groups.extend(groups.values())
     _add_pairs(plan, index.matrix, sequence)
     _add_synonyms(plan, index, sequence, groups)
+    return groups
 
 
 def _word_entry(index: LoadedIndex, word: str) -> WordEntry | None:
@@ -196,6 +201,9 @@ def _word_entry(index: LoadedIndex, word: str) -> WordEntry | None:
     fixed_stem = stem(fixed) if fixed else None
     fixed_col = matrix.column(fixed_stem) if fixed_stem and fixed_stem != typed else None
     if typed_col is None and fixed_col is None:
+        joined = _split_compound(index, word)
+        if joined is not None:
+            return joined
         if typed in index.synonyms.words:
             # Not in the index, but a synonym may be ("pee" -> "urinate"): a group of its own.
             return WordEntry(key=typed, cols=(), mass=matrix.max_idf / 2)
@@ -213,6 +221,40 @@ def _word_entry(index: LoadedIndex, word: str) -> WordEntry | None:
         highlight.append(fixed_stem)
     return WordEntry(key=typed if typed_col is not None else fixed_stem, cols=tuple(cols), mass=mass,
                      correction=fixed if fixed_col is not None else None, highlight=tuple(highlight))
+
+
+def _split_compound(index: LoadedIndex, word: str) -> WordEntry | None:
+    """A word written joined that the text hyphenates or spaces ("precum" for "pre-cum",
+    "bellybutton"): the two indexed words standing side by side, matched as their pair column."""
+    matrix = index.matrix
+    for cut in range(MIN_COMPOUND_PART, len(word) - MIN_COMPOUND_PART + 1):
+        left, right = word[:cut], word[cut:]
+        if left not in index.word_df or right not in index.word_df:
+            continue
+        left_stem, right_stem = term_of(left), term_of(right)
+        pair = matrix.pair_column(left_stem, right_stem) if left_stem and right_stem else None
+        if pair is not None:
+            return WordEntry(key=f"{left_stem} {right_stem}", cols=((pair, TYPED_WEIGHT),),
+                             mass=float(matrix.idf[pair]), highlight=(left_stem, right_stem))
+    return None
+
+
+def _joined_alternatives(plan: QueryPlan, index: LoadedIndex, words: list[str], kept: dict[int, Group]) -> None:
+    """Two typed words the text writes as one ("pre cum", "pre-cum" for "precum"): the joined
+    word's column counts for both."""
+    for i, group in kept.items():
+        following = kept.get(i + 1)
+        if following is None:
+            continue
+        term = term_of(words[i] + words[i + 1])
+        col = index.matrix.column(term) if term and words[i] + words[i + 1] in index.word_df else None
+        if col is None:
+            continue
+        plan.add(col, TYPED_WEIGHT)
+        for owner in (group, following):
+            if col not in owner.cols:
+                owner.cols.append(col)
+        plan.highlight.add(term)
 
 
 def _add_completions(plan: QueryPlan, index: LoadedIndex, completions: list[str]) -> None:

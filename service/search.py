@@ -130,8 +130,9 @@ def _ranked_rows(index: LoadedIndex, plan, article: str | None,
 def _care_advice(index: LoadedIndex, plan, rows: np.ndarray, scores: np.ndarray) -> tuple[CareAdvice, ...]:
     if not index.care.signs:
         return ()
-    # Only strong top answers speak for the question, not a weak third match.
-    top = [r for r in rows[:CARE_FROM_TOP] if scores[r] >= 0.5 * scores[rows[0]]]
+    # Only strong top answers speak for the question, not a weak third match; a care section
+    # lists every warning sign, so its own passage ranking high says nothing about the question.
+    top = [r for r in rows[:CARE_FROM_TOP] if scores[r] >= 0.5 * scores[rows[0]] and r not in index.care.rows]
     passage_stems = [analyze(index.passages[r].text) for r in top]
     rows = index.care.rows_for(plan.question_stems, passage_stems)
     return tuple(CareAdvice(passage=index.passages[r]) for r in rows)
