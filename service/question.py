@@ -43,9 +43,6 @@ SALUTATION = frozenset("doctor doc dr sir madam".split())
 _GREETING = frozenset("hi hello hey dear thanks thank thx".split())
 # Each part of a word written joined ("bellybutton") is at least this long.
 MIN_COMPOUND_PART = 3
-# An entity's stems count this much more than other typed words.
-ENTITY_WEIGHT = 1.0
-ENTITY_MASS = 2.0
 
 
 def is_chatter(word: str) -> bool:
@@ -134,10 +131,8 @@ def plan_query(text: str, index: LoadedIndex, prefix: bool = False) -> QueryPlan
     entries = {i: _word_entry(index, words[i]) for i in candidates}
     stems = [entries[i].key if entries[i] else stem(words[i]) for i in candidates]
     named: set[int] = set()  # word positions inside an entity: never chatter
-    entity_stems: set[str] = set()
     for start, entity in index.entities.find(stems):
         named.update(candidates[start:start + len(entity.stems)])
-        entity_stems.update(entity.stems)
         plan.entity_rows.append(entity.rows)
     kept: list[tuple[int, WordEntry]] = []
     for i in candidates:
@@ -154,18 +149,10 @@ def plan_query(text: str, index: LoadedIndex, prefix: bool = False) -> QueryPlan
             plan.corrections[i] = entry.correction
         plan.highlight.update(entry.highlight)
         plan.question_stems.update(entry.highlight)
-        kept.append((i, _focused(entry) if entry.key in entity_stems else entry))
+        kept.append((i, entry))
     groups = _add_groups(plan, index, [entry for _, entry in kept])
     _joined_alternatives(plan, index, words, {i: groups[e.key] for i, e in kept if e.key in groups})
     return plan
-
-
-def _focused(entry: WordEntry) -> WordEntry:
-    """An entity's word: its columns weigh ENTITY_WEIGHT times more, and it counts for
-    ENTITY_MASS times more of what the question asks (so passages missing it fall below the
-    floor, and a long message keeps it among its most informative terms)."""
-    return WordEntry(key=entry.key, cols=tuple((c, w * ENTITY_WEIGHT) for c, w in entry.cols),
-                     mass=entry.mass * ENTITY_MASS, correction=entry.correction, highlight=entry.highlight)
 
 
 def _add_groups(plan: QueryPlan, index: LoadedIndex, entries: list[WordEntry]) -> dict[str, Group]:
