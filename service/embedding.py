@@ -19,6 +19,15 @@ attention mask is 1, then L2-normalised. A model folder holds ``tokenizer.json``
 ~3× faster per question and no worse in the issue-11 measurements). The shipped default lives in
 ``service/data/all-MiniLM-L6-v2-int8`` (see its README for source, licence and checksums).
 
+One passage per model run by default (``BATCH_SIZE``): the int8 file is *dynamically* quantised,
+so each layer's activation scale is computed over the whole input tensor, and in a batch of 32 a
+passage's vector depends on its batch mates (cosine to its own one-text vector down to 0.979 on 200
+MedQuAD passages). A vector that is a function of its text alone is what makes the vector cache
+sound — a rebuild that embeds three changed passages must give them the vectors a cold build would
+— and one-text runs cost no throughput measurable here (scripts/embed_bench.py prints both). For
+an fp32 model batching is exact (padding is masked out of the mean), so ``batch_size`` stays a
+parameter; batches are then formed from texts sorted by length to keep the padding small.
+
 Lengths: passages are cut at 128 tokens, the length the model was trained with (and the better
 retrieval in issue 11's measurements). Questions are cut at 256 tokens, sentence-transformers'
 default for this model: a consumer message often names its subject late, the API admits 2,000
@@ -44,7 +53,7 @@ MODEL_FILES = ("model_qint8.onnx", "model.onnx")  # first present wins: int8 bef
 TOKENIZER_FILE = "tokenizer.json"
 PASSAGE_MAX_TOKENS = 128
 QUESTION_MAX_TOKENS = 256
-BATCH_SIZE = 32
+BATCH_SIZE = 1  # see the module docstring: int8 vectors must not depend on batch mates
 HASH_HEX_DIGITS = 16
 DEFAULT_MODEL = "all-MiniLM-L6-v2-int8"
 

@@ -9,6 +9,7 @@ process (service.forked.can_fork), and a lingering monitor thread would quietly 
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import Callable, TextIO
@@ -44,8 +45,10 @@ class Progress:
         self._bar = self._make_bar() if _is_terminal(self.stream) else None
 
     def _make_bar(self) -> tqdm:
+        # A terminal that reports no width (a pty without a size) would get an empty bar.
+        sized = _terminal_columns(self.stream) > 0
         return _Bar(total=self.total, desc=self.label, unit=f" {self.unit}", file=self.stream,
-                    dynamic_ncols=True, smoothing=0.1)
+                    dynamic_ncols=sized, ncols=None if sized else 80, smoothing=0.1)
 
     def update(self, count: int) -> None:
         self.done += count
@@ -93,6 +96,13 @@ class Progress:
 def _is_terminal(stream: TextIO) -> bool:
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
+
+
+def _terminal_columns(stream: TextIO) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return 0
 
 
 def _duration(seconds: float) -> str:
