@@ -111,24 +111,33 @@ def cached_passage_vectors(encoder: Encoder, cache: VectorCache, texts: Sequence
     """Vectors for ``texts`` (float32, rows in order): cached ones reused, the rest embedded with
     ``threads`` threads (progress reported on ``progress`` when given) and added to the cache.
 
-    Every row went through float16, cached or fresh, so a warm build returns exactly what the
-    cold one did. The cache is saved keeping only these texts' entries.
+    A text repeated in ``texts`` is embedded once. Every row comes from the cache's float16 copy,
+    so a warm build returns exactly what the cold one did. The cache is saved keeping only these
+    texts' entries.
     """
     keys = [text_key(text) for text in texts]
-    vectors, missing = cache.lookup(keys)
+    vectors, missing_rows = cache.lookup(keys)
+    missing = _first_row_of_each_key(keys, missing_rows)
     if missing:
         reporter = Progress(len(missing), "embedding passages", "passage", progress) if progress else None
         for start in range(0, len(missing), CHECKPOINT_PASSAGES):
             rows = missing[start:start + CHECKPOINT_PASSAGES]
             fresh = encoder.embed_passages([texts[row] for row in rows], threads, reporter)
-            vectors[rows] = fresh.astype(np.float16)
             cache.store([keys[row] for row in rows], fresh)
             if start + CHECKPOINT_PASSAGES < len(missing):
                 cache.save()  # checkpoint: a killed build resumes from here
         if reporter is not None:
             reporter.close()
+        vectors, _ = cache.lookup(keys)  # fills repeated texts too
     cache.save(keep=keys)
     return vectors
+
+
+def _first_row_of_each_key(keys: Sequence[bytes], rows: list[int]) -> list[int]:
+    first: dict[bytes, int] = {}
+    for row in rows:
+        first.setdefault(keys[row], row)
+    return list(first.values())
 
 
 def _write_atomically(path: Path, keys: np.ndarray, vectors: np.ndarray) -> None:
