@@ -9,8 +9,9 @@ Prints, every figure measured in this run:
   of MedQuAD answer text, as long as a consumer message gets) cut at 128 and at 256
   tokens — the cost of the question cap;
 - passage embedding rate (passages/s): int8, passages cut at 128 tokens, --threads threads, a
-  fixed sample of --passages MedQuAD passages (the normal loader and chunker), one passage per
-  run (the default) against batches of 32 sorted by length, with the cosine between the two;
+  fixed sample of --passages MedQuAD passages (the normal loader and chunker): the encoder's one
+  passage per run on worker threads, against batches of 32 sorted by length on one session with
+  intra-op threads (interleaved rounds), and the cosine between the two ways' vectors;
 - peak RSS delta of loading each model and embedding one question (a fresh child process each,
   its peak RSS after the imports against after the load).
 The machine's load average is printed too: 2 shared cores make every timing noisy.
@@ -34,6 +35,9 @@ sys.path.insert(0, str(ROOT))
 from service.chunking import chunk_articles  # noqa: E402
 from service.corpus import load_articles  # noqa: E402
 from service.embedding import Encoder, default_model_dir  # noqa: E402
+# The batched comparison row reuses the encoder's own model run (private on purpose: not an API).
+from service.embedding import _embed_batch, _open_session  # noqa: E402
+from tokenizers import Tokenizer  # noqa: E402
 
 MEDQUAD = ROOT.parent / "shared" / "bench" / "medquad"
 SHARED_MODEL = ROOT.parent / "shared" / "models" / "all-MiniLM-L6-v2-onnx"
@@ -69,14 +73,11 @@ def main() -> None:
         print(f"| int8, {len(long_questions)} long questions (250 words) cut at {cap} tokens | {p50:.2f} | {p99:.2f} |")
 
     print(f"\n| passage embedding, int8, 128 tokens, {args.threads} threads, {len(sample)} passages | passages/s |\n|---|---|")
-    vectors = {}
-    for batch_size in (1, 32):
-        started = time.perf_counter()
-        vectors[batch_size] = int8.embed_passages(sample, threads=args.threads, batch_size=batch_size)
-        rate = len(sample) / (time.perf_counter() - started)
-        print(f"| {'one passage per run (default)' if batch_size == 1 else 'batches of 32 sorted by length'} | {rate:.1f} |")
-    cosines = (vectors[1] * vectors[32]).sum(axis=1)
-    print(f"\nbatch of 32 vs one per run, same passages: cosine min {cosines.min():.4f}, mean {cosines.mean():.4f}")
+    rates, vectors = _passage_rates(int8, sample, args.threads)
+    print(f"| one passage per run, {args.threads} worker threads (the encoder's way) | {rates['single']:.1f} |")
+    print(f"| batches of 32 sorted by length, {args.threads} intra-op threads | {rates['batched']:.1f} |")
+    cosines = (vectors["single"] * vectors["batched"]).sum(axis=1)
+    print(f"\nbatches of 32 vs one per run, same passages: cosine min {cosines.min():.4f}, mean {cosines.mean():.4f}")
 
     print("\n| model | peak RSS delta of load + one question (MB) |\n|---|---|")
     for name in ("int8", "fp32"):
@@ -101,6 +102,36 @@ def _query_latency(encoder: Encoder, questions: list[str]) -> tuple[float, float
         encoder.embed_query(question)
         timings.append((time.perf_counter() - started) * 1000)
     return float(np.percentile(timings, 50)), float(np.percentile(timings, 99))
+
+
+def _passage_rates(encoder: Encoder, texts: list[str], threads: int) -> tuple[dict, dict]:
+    """Both ways over the same passages, in interleaved rounds of 200 (alternating which goes
+    first) so that the other users of the machine weigh on both alike."""
+    batched_session = _open_session(encoder.onnx_path, threads)
+    tokenizer = Tokenizer.from_file(str(encoder.model_dir / "tokenizer.json"))
+    tokenizer.enable_truncation(max_length=encoder.passage_max_tokens)
+    tokenizer.no_padding()
+
+    def batched(chunk: list[str]) -> np.ndarray:
+        encodings = [tokenizer.encode(text) for text in chunk]
+        order = sorted(range(len(chunk)), key=lambda i: -len(encodings[i].ids))
+        out = np.empty((len(chunk), encoder.dimensions), dtype=np.float32)
+        for start in range(0, len(order), 32):
+            rows = order[start:start + 32]
+            out[rows] = _embed_batch(batched_session, [encodings[i] for i in rows])
+        return out
+
+    ways = {"single": lambda chunk: encoder.embed_passages(chunk, threads=threads), "batched": batched}
+    seconds = dict.fromkeys(ways, 0.0)
+    parts: dict[str, list] = {name: [] for name in ways}
+    for number, start in enumerate(range(0, len(texts), 200)):
+        chunk = texts[start:start + 200]
+        for name in (list(ways) if number % 2 == 0 else list(ways)[::-1]):
+            started = time.perf_counter()
+            parts[name].append(ways[name](chunk))
+            seconds[name] += time.perf_counter() - started
+    rates = {name: len(texts) / seconds[name] for name in ways}
+    return rates, {name: np.concatenate(parts[name]) for name in ways}
 
 
 def _rss_of_loading(name: str, fp32_model: Path) -> dict:

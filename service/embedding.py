@@ -19,25 +19,27 @@ attention mask is 1, then L2-normalised. A model folder holds ``tokenizer.json``
 ~3× faster per question and no worse in the issue-11 measurements). The shipped default lives in
 ``service/data/all-MiniLM-L6-v2-int8`` (see its README for source, licence and checksums).
 
-One passage per model run by default (``BATCH_SIZE``): the int8 file is *dynamically* quantised,
-so each layer's activation scale is computed over the whole input tensor, and in a batch of 32 a
-passage's vector depends on its batch mates (cosine to its own one-text vector down to 0.979 on 200
-MedQuAD passages). A vector that is a function of its text alone is what makes the vector cache
-sound — a rebuild that embeds three changed passages must give them the vectors a cold build would
-— and one-text runs cost no throughput measurable here (scripts/embed_bench.py prints both). For
-an fp32 model batching is exact (padding is masked out of the mean), so ``batch_size`` stays a
-parameter; batches are then formed from texts sorted by length to keep the padding small.
+One passage per model run, ``threads`` runs at a time — not batches of 32 on a multi-threaded
+session, for two measured reasons. The int8 file is *dynamically* quantised: each layer's
+activation scale is computed over the whole input tensor, so in a batch a passage's vector depends
+on its batch mates (cosine to its own one-passage vector down to 0.979 on 200 MedQuAD passages);
+a vector that is a function of its text alone is what makes the vector cache sound (a rebuild
+that embeds three edited passages gives them the vectors a cold build would). And it is faster on
+2 shared cores: independent one-thread runs do not wait on each other, intra-op threads do
+(interleaved on 1,200 MedQuAD passages, 2 threads: 20.0/s against 11.4/s; scripts/embed_bench.py
+prints both on every run).
 
 Lengths: passages are cut at 128 tokens, the length the model was trained with (and the better
 retrieval in issue 11's measurements). Questions are cut at 256 tokens, sentence-transformers'
-default for this model: a consumer message often names its subject late, the API admits 2,000
-characters, and one 256-token question still costs a few milliseconds with one thread (see
-scripts/embed_bench.py); typical questions are far shorter and pay nothing for the higher cap.
+default for this model: a consumer message often states its actual question after a paragraph of
+context, and the API admits 2,000 characters (~450 tokens). The cap bounds the cost of the longest
+question at about 2.4× that of the same question cut at 128 (scripts/embed_bench.py); typical
+questions (MedQuAD dev: median 14 tokens, at most 38) are far shorter than either cap and pay nothing for it.
 """
 from __future__ import annotations
 
 import hashlib
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -45,7 +47,7 @@ from typing import Sequence
 
 import numpy as np
 import onnxruntime
-from tokenizers import Tokenizer
+from tokenizers import Encoding, Tokenizer
 
 from .progress import Progress
 
@@ -53,7 +55,6 @@ MODEL_FILES = ("model_qint8.onnx", "model.onnx")  # first present wins: int8 bef
 TOKENIZER_FILE = "tokenizer.json"
 PASSAGE_MAX_TOKENS = 128
 QUESTION_MAX_TOKENS = 256
-BATCH_SIZE = 1  # see the module docstring: int8 vectors must not depend on batch mates
 HASH_HEX_DIGITS = 16
 DEFAULT_MODEL = "all-MiniLM-L6-v2-int8"
 
@@ -76,8 +77,8 @@ def find_model_file(model_dir: Path) -> Path:
 
 
 class Encoder:
-    """One loaded model; thread-safe. ``embed_query`` serves requests on a one-thread session;
-    ``embed_passages`` runs on a session with as many threads as the build asks for."""
+    """One loaded model on one single-threaded onnxruntime session; thread-safe (the server's
+    request threads call ``embed_query`` concurrently; ``embed_passages`` adds worker threads)."""
 
     def __init__(self, model_dir: Path | str, onnx_file: str | None = None,
                  passage_max_tokens: int = PASSAGE_MAX_TOKENS,
@@ -92,8 +93,7 @@ class Encoder:
         self.question_max_tokens = question_max_tokens
         self._passage_tokenizer = _load_tokenizer(self.model_dir / TOKENIZER_FILE, passage_max_tokens)
         self._question_tokenizer = _load_tokenizer(self.model_dir / TOKENIZER_FILE, question_max_tokens)
-        self._sessions: dict[int, onnxruntime.InferenceSession] = {}
-        self._sessions_lock = threading.Lock()
+        self._session = _open_session(self.onnx_path)
         self.dimensions = self._probe()
 
     @property
@@ -119,53 +119,44 @@ class Encoder:
     def embed_query(self, text: str) -> np.ndarray:
         """One question → float32 vector of ``dimensions``, unit length; one thread."""
         encoding = self._question_tokenizer.encode(text)
-        return self._run(self._session(1), [encoding])[0]
+        return _embed_batch(self._session, [encoding])[0]
 
     def embed_passages(self, texts: Sequence[str], threads: int = 1,
-                       progress: Progress | None = None, batch_size: int = BATCH_SIZE) -> np.ndarray:
+                       progress: Progress | None = None) -> np.ndarray:
         """Passages → float32 array (len(texts), dimensions), rows unit length, in input order.
 
-        Batches of ``batch_size`` texts of similar length (sorted longest first, so the padding
-        is small and the slowest batch comes first); ``progress.update`` after each batch.
+        One passage per model run, ``threads`` runs at a time (worker threads sharing the
+        one-thread session; onnxruntime releases the GIL while it runs), longest passages first so
+        the threads finish together; ``progress.update(1)`` per passage. The worker threads have
+        ended when this returns: the build forks only from a single-threaded process.
         """
         vectors = np.empty((len(texts), self.dimensions), dtype=np.float32)
         encodings = [self._passage_tokenizer.encode(text) for text in texts]
         order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))
-        session = self._session(threads)
-        for start in range(0, len(order), batch_size):
-            rows = order[start:start + batch_size]
-            vectors[rows] = self._run(session, [encodings[i] for i in rows])
-            if progress is not None:
-                progress.update(len(rows))
+        workers = ThreadPoolExecutor(max_workers=max(1, threads)) if threads > 1 else None
+        try:
+            ordered = (encodings[row] for row in order)
+            results = workers.map(self._embed_one, ordered) if workers else map(self._embed_one, ordered)
+            for row, vector in zip(order, results):
+                vectors[row] = vector
+                if progress is not None:
+                    progress.update(1)
+        finally:
+            if workers:
+                workers.shutdown(wait=True, cancel_futures=True)
         return vectors
 
-    def _session(self, threads: int) -> onnxruntime.InferenceSession:
-        threads = max(1, int(threads))
-        with self._sessions_lock:
-            if threads not in self._sessions:
-                self._sessions[threads] = _open_session(self.onnx_path, threads)
-            return self._sessions[threads]
-
-    def _run(self, session: onnxruntime.InferenceSession, encodings: list) -> np.ndarray:
-        longest = max(len(encoding.ids) for encoding in encodings)
-        ids = np.zeros((len(encodings), longest), dtype=np.int64)
-        mask = np.zeros((len(encodings), longest), dtype=np.int64)
-        for row, encoding in enumerate(encodings):
-            ids[row, :len(encoding.ids)] = encoding.ids
-            mask[row, :len(encoding.ids)] = 1
-        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        wanted = {node.name for node in session.get_inputs()}
-        hidden = session.run(None, {name: feeds[name] for name in wanted})[0]
-        return _mean_pool_normalised(hidden, mask)
+    def _embed_one(self, encoding: Encoding) -> np.ndarray:
+        return _embed_batch(self._session, [encoding])[0]
 
     def _probe(self) -> int:
         """Run the model once at load: a truncated or foreign file fails here, not mid-build."""
         try:
-            session = self._session(1)
-            missing = {"input_ids", "attention_mask"} - {node.name for node in session.get_inputs()}
+            inputs = {node.name for node in self._session.get_inputs()}
+            missing = {"input_ids", "attention_mask"} - inputs
             if missing:
                 raise ModelUnavailable(f"{self.onnx_path} has no input {', '.join(sorted(missing))}")
-            vector = self._run(session, [self._question_tokenizer.encode("probe")])[0]
+            vector = _embed_batch(self._session, [self._question_tokenizer.encode("probe")])[0]
         except ModelUnavailable:
             raise
         except Exception as error:  # onnxruntime raises its own types for bad graphs and shapes
@@ -183,11 +174,11 @@ def _load_tokenizer(path: Path, max_tokens: int) -> Tokenizer:
     except Exception as error:  # tokenizers raises a bare Exception for unreadable JSON
         raise ModelUnavailable(f"cannot read {path}: {error}") from error
     tokenizer.enable_truncation(max_length=max_tokens)
-    tokenizer.no_padding()  # batches are padded in _run, to their own longest text
+    tokenizer.no_padding()  # _embed_batch pads a batch to its own longest text
     return tokenizer
 
 
-def _open_session(path: Path, threads: int) -> onnxruntime.InferenceSession:
+def _open_session(path: Path, threads: int = 1) -> onnxruntime.InferenceSession:
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -198,6 +189,20 @@ def _open_session(path: Path, threads: int) -> onnxruntime.InferenceSession:
                                             providers=["CPUExecutionProvider"])
     except Exception as error:
         raise ModelUnavailable(f"cannot load {path}: {error}") from error
+
+
+def _embed_batch(session: onnxruntime.InferenceSession, encodings: Sequence[Encoding]) -> np.ndarray:
+    """Encodings → unit vectors, one model run; a batch is padded to its longest encoding."""
+    longest = max(len(encoding.ids) for encoding in encodings)
+    ids = np.zeros((len(encodings), longest), dtype=np.int64)
+    mask = np.zeros((len(encodings), longest), dtype=np.int64)
+    for row, encoding in enumerate(encodings):
+        ids[row, :len(encoding.ids)] = encoding.ids
+        mask[row, :len(encoding.ids)] = 1
+    feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+    wanted = {node.name for node in session.get_inputs()}  # some exports take no token types
+    hidden = session.run(None, {name: feeds[name] for name in wanted})[0]
+    return _mean_pool_normalised(hidden, mask)
 
 
 def _mean_pool_normalised(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
