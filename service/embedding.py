@@ -78,7 +78,12 @@ def find_model_file(model_dir: Path) -> Path:
 
 class Encoder:
     """One loaded model on one single-threaded onnxruntime session; thread-safe (the server's
-    request threads call ``embed_query`` concurrently; ``embed_passages`` adds worker threads)."""
+    request threads call ``embed_query`` concurrently; ``embed_passages`` adds worker threads).
+
+    Raises ModelUnavailable when the folder is missing, lacks a file, or the model does not load
+    and run (it is run once at load). ``onnx_file`` names the file to use instead of the int8-first
+    choice (the fp32 comparison in tests and scripts/embed_bench.py).
+    """
 
     def __init__(self, model_dir: Path | str, onnx_file: str | None = None,
                  passage_max_tokens: int = PASSAGE_MAX_TOKENS,
