@@ -32,6 +32,7 @@ from whoosh.query import Or, Term  # noqa: E402
 
 from service.schema import HealthAnalyzer, analyze  # noqa: E402
 from service.search import SearchRequest, search  # noqa: E402
+from service.semantic import load_encoder  # noqa: E402
 from service.store import IndexUnavailable, LoadedIndex, open_current  # noqa: E402
 
 K = 10
@@ -44,11 +45,13 @@ def main() -> int:
     parser.add_argument("--sample", type=int, default=0, help="deterministic sample of N questions (0: all)")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--model", default="", help="embedding model folder ('none': lexical only; "
+                        "default: the shipped one)")
     parser.add_argument("--baseline-dir", type=Path, help="where the baseline index is kept (reused)")
     args = parser.parse_args()
 
     try:
-        index = open_current(args.index)
+        index = open_current(args.index, load_encoder(args.model))
     except IndexUnavailable as exc:
         print(f"error: {exc}; build it first", file=sys.stderr)
         return 1

@@ -75,7 +75,8 @@ async def suggest_endpoint(request: Request) -> Response:
 async def healthz(request: Request) -> Response:
     holder = holder_of(request)
     served = holder.served
-    body: dict = {"status": holder.status, "passages": served.index.passage_count if served else 0}
+    body: dict = {"status": holder.status, "passages": served.index.passage_count if served else 0,
+                  "semantic": bool(served and served.index.semantic)}
     if served:
         body.update(version=served.index.version, articles=len(served.index.articles),
                     index_age_s=round(time.time() - served.loaded_at, 1))

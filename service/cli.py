@@ -57,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--article", help="only passages of this article slug")
     search.add_argument("--json", action="store_true", help="print the API's JSON")
     search.add_argument("--base-url", default=DEFAULT_BASE_URL, help="prefix for this service's own links")
+    _model_option(search)
     search.set_defaults(run=_search)
     return parser
 
@@ -64,21 +65,32 @@ def _parser() -> argparse.ArgumentParser:
 def _index_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--corpus", type=Path, help="corpus folder or JSONL file (default corpus/)")
     parser.add_argument("--index", type=Path, help="index directory (default index/)")
+    _model_option(parser)
+
+
+def _model_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="sentence-embedding model folder (default: the one shipped with "
+                        "the package; 'none' for lexical search only)")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env(index_dir=getattr(args, "index", None), corpus_path=getattr(args, "corpus", None),
                              host=getattr(args, "host", None), port=getattr(args, "port", None),
-                             workers=getattr(args, "workers", None), build_procs=getattr(args, "procs", None))
+                             workers=getattr(args, "workers", None), build_procs=getattr(args, "procs", None),
+                             embedding_model=getattr(args, "model", None))
 
 
 def _build(args: argparse.Namespace) -> int:
     from .indexer import BuildLockedError, build_index
+    from .semantic import load_encoder
 
     settings = _settings(args)
+    encoder = load_encoder(settings.embedding_model)
+    if encoder is None:
+        print("warning: no sentence-embedding model: building a lexical-only index", file=sys.stderr)
     try:
         report = build_index(settings.corpus_path, settings.index_dir, synonyms=args.synonyms,
-                             procs=settings.build_procs)
+                             procs=settings.build_procs, encoder=encoder)
     except CorpusError as exc:
         print(f"error: {exc.path}:{exc.line}: {exc.reason}", file=sys.stderr)
         print("the index was not changed", file=sys.stderr)
@@ -176,6 +188,7 @@ def _gaps(args: argparse.Namespace) -> int:
 
 def _search(args: argparse.Namespace) -> int:
     from .search import MAX_LIMIT, SearchRequest, search
+    from .semantic import load_encoder
     from .store import IndexUnavailable, open_current
 
     settings = _settings(args)
@@ -189,7 +202,7 @@ def _search(args: argparse.Namespace) -> int:
         print(f"error: --limit must be between 1 and {MAX_LIMIT}", file=sys.stderr)
         return 2
     try:
-        index = open_current(settings.index_dir)
+        index = open_current(settings.index_dir, load_encoder(settings.embedding_model))
     except IndexUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -116,6 +116,13 @@ class Encoder:
                     digest.update(block)
         return digest.hexdigest()[:HASH_HEX_DIGITS]
 
+    @cached_property
+    def dictionary(self) -> frozenset[str]:
+        """The tokenizer's whole words (alphabetic, 3+ letters): ~21,000 ordinary English words,
+        which the speller leaves alone when the corpus does not use them."""
+        vocabulary = self._question_tokenizer.get_vocab()
+        return frozenset(w for w in vocabulary if w.isalpha() and w.isascii() and len(w) >= 3)
+
     @property
     def passage_key(self) -> str:
         """What passage vectors depend on (model and cut length): the vector cache's key."""

@@ -21,14 +21,17 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
+from whoosh import index as whoosh_index
 
 from . import schema as S
 from . import version as V
 from .corpus import load_articles
+from .embedding import Encoder
 from .forked import can_fork, run_parts
 from .models import Article
 from .ranking import derive_matrix
 from .segment import commit_segments, create_index, write_segment
+from .semantic import write_vectors
 
 PARALLEL_MIN_CHARS = 3_000_000  # about 4,000 passages
 
@@ -47,8 +50,12 @@ class BuildReport:
 
 
 def build_index(corpus: Path, index_dir: Path, synonyms: Path | None = None,
-                keep: int = V.KEEP_VERSIONS, procs: int = 0) -> BuildReport:
-    """Validate the corpus, build a new version and publish it; raise before touching DIR on bad input."""
+                keep: int = V.KEEP_VERSIONS, procs: int = 0, encoder: Encoder | None = None) -> BuildReport:
+    """Validate the corpus, build a new version and publish it; raise before touching DIR on bad input.
+
+    With an ``encoder`` every passage is also embedded (vectors of unchanged passages come from
+    DIR/vector-cache); without one the version is lexical only.
+    """
     started = time.perf_counter()
     articles = load_articles(corpus)
     rules = synonym_rules(corpus, synonyms)
@@ -63,8 +70,9 @@ def build_index(corpus: Path, index_dir: Path, synonyms: Path | None = None,
         try:
             passages = _write_whoosh(draft, articles, procs)
             derive_matrix(draft).save(draft / V.MATRIX)
+            described = write_vectors(draft, _stored(draft), encoder, index_dir / V.VECTOR_CACHE, procs) if encoder else None
             (draft / V.SYNONYMS).write_text(rules, encoding="utf-8")
-            V.write_manifest(draft, _manifest(name, corpus, articles, passages))
+            V.write_manifest(draft, _manifest(name, corpus, articles, passages, described))
             final = V.complete(draft, name)
         except BaseException:
             shutil.rmtree(draft, ignore_errors=True)
@@ -146,8 +154,19 @@ def _parts(articles: Sequence[Article], ends: np.ndarray, count: int) -> list[Se
     return [articles[a:b] for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
-def _manifest(name: str, corpus: Path, articles: Sequence[Article], passages: int) -> V.Manifest:
-    return V.Manifest(
+def _stored(folder: Path) -> list[dict]:
+    """The stored fields of every passage of the Whoosh index in ``folder``, in document order."""
+    ix = whoosh_index.open_dir(str(folder))
+    try:
+        with ix.reader() as reader:
+            return [fields for _, fields in reader.iter_docs()]
+    finally:
+        ix.close()
+
+
+def _manifest(name: str, corpus: Path, articles: Sequence[Article], passages: int,
+              semantic: dict | None) -> V.Manifest:
+    return V.Manifest(semantic=semantic, 
         format=V.FORMAT, version=name, built_at=datetime.now(timezone.utc).isoformat(), corpus=str(corpus),
         whoosh=f"whoosh-reloaded {dist_version('whoosh-reloaded')}", passages=passages,
         articles=[{"slug": a.slug, "title": a.title, "url": a.url, "kind": a.kind,

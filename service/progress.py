@@ -9,6 +9,7 @@ process (service.forked.can_fork), and a lingering monitor thread would quietly 
 """
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -72,7 +73,7 @@ class Progress:
     def _line_due(self) -> bool:
         if self.done >= self.total:
             return True
-        step = max(1, int(self.total * LINE_EVERY_FRACTION))
+        step = max(1, math.ceil(self.total * LINE_EVERY_FRACTION))
         if self.done // step > self._last_line_done // step:
             return True
         return self._clock() - self._last_line_at >= LINE_EVERY_SECONDS

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import version as V
+from .embedding import Encoder
+from .semantic import load_encoder
 from .settings import Settings
 from .store import IndexUnavailable, LoadedIndex, open_version
 
@@ -47,6 +49,15 @@ class IndexHolder:
         self.status = "starting"
         self.problem: str | None = None
         self._release_pending = False
+        self._encoder: Encoder | None = None
+        self._encoder_loaded = False
+
+    def _model(self) -> Encoder | None:
+        """The serving model, loaded on the first refresh (off the event loop), then kept."""
+        if not self._encoder_loaded:
+            self._encoder = load_encoder(self.settings.embedding_model)
+            self._encoder_loaded = True
+        return self._encoder
 
     @property
     def served(self) -> Served | None:
@@ -66,7 +77,7 @@ class IndexHolder:
             if served is not None and served.index.version == wanted:
                 return False
             try:
-                self._swap(open_version(V.version_path(self.index_dir, wanted)))
+                self._swap(open_version(V.version_path(self.index_dir, wanted), self._model()))
                 self.status, self.problem = "ok", None
                 return True
             except IndexUnavailable as exc:
@@ -83,7 +94,7 @@ class IndexHolder:
             if name == exclude:
                 continue
             try:
-                self._swap(open_version(V.version_path(self.index_dir, name)))
+                self._swap(open_version(V.version_path(self.index_dir, name), self._model()))
             except IndexUnavailable:
                 continue
             self.status = "degraded"
@@ -103,7 +114,8 @@ class IndexHolder:
     def _swap(self, index: LoadedIndex) -> None:
         self._release_pending = self._served is not None
         self._served = Served(index=index, loaded_at=time.time())
-        log.info("serving index version %s (%d passages)", index.version, index.passage_count)
+        log.info("serving index version %s (%d passages, %s)", index.version, index.passage_count,
+                 "hybrid" if index.semantic else "lexical only")
 
     def build_if_missing(self) -> None:
         """First start with no index: build one from the corpus in a child process (another

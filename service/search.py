@@ -27,6 +27,16 @@ SHORT_QUESTION_TERMS = 4
 COVERAGE_BONUS = 1.0
 # Passages of an article or section the question names (entities.py) rise by this share.
 ENTITY_BONUS = 0.5
+# Hybrid ranking (tuned on the MedQuAD and consumer-message development sets, see README):
+# the lexical score's share of the fused score, the semantic share being the rest.
+LEXICAL_SHARE = 0.15
+# Candidates taken from each side before fusing (more when a deeper page is asked for).
+FUSION_CANDIDATES = 100
+# Cosine a passage needs to be an answer by meaning alone (calibrated on the lay questions:
+# in-corpus answers above, unrelated and uncovered questions below).
+SEMANTIC_FLOOR = 0.3
+# A lexical answer this far off in meaning is dropped (word matches on an unrelated question).
+LEXICAL_MIN_SIMILARITY = 0.15
 MAX_LIMIT = 50
 # offset + limit may not pass this: deep pages cost work and nobody reads them.
 MAX_WINDOW = 500
@@ -91,7 +101,18 @@ def _results(request: SearchRequest, ranked: Ranked, started: float) -> SearchRe
 
 def _rank(index: LoadedIndex, request: SearchRequest) -> Ranked:
     plan = plan_query(request.q, index, prefix=request.prefix)
-    rows, total, scores = _ranked_rows(index, plan, request.article, request.offset + request.limit)
+    # As-you-type questions stay lexical: a half-typed word embeds as noise, and the box asks on
+    # every keystroke. The full question gets the hybrid ranking.
+    semantic = index.semantic if not request.prefix else None
+    cosines = semantic.similarities(semantic.embed(request.q)) if semantic else None
+    allowed = _allowed_rows(index, request.article)
+    lexical, eligible = _lexical_scores(index, plan, allowed)
+    needed = max(request.offset + request.limit, CARE_FROM_TOP)
+    if cosines is None:
+        rows, scores = _top(np.flatnonzero(eligible), lexical, needed), lexical
+        total = int(np.count_nonzero(eligible))
+    else:
+        rows, scores, total = _fused(lexical, eligible, cosines, allowed, needed)
     page = rows[request.offset:request.offset + request.limit]
     pattern = index.highlighter.pattern(plan.highlight) if len(page) else None
     hits = tuple(Hit(passage=index.passages[r], score=float(scores[r]),
@@ -100,31 +121,63 @@ def _rank(index: LoadedIndex, request: SearchRequest) -> Ranked:
                   care_advice=_care_advice(index, plan, rows, scores))
 
 
-def _ranked_rows(index: LoadedIndex, plan, article: str | None,
-                 needed: int) -> tuple[np.ndarray, int, np.ndarray]:
-    """The best ``needed`` rows in order, how many rows are answers at all, and every score."""
+def _allowed_rows(index: LoadedIndex, article: str | None) -> np.ndarray:
+    """Rows that may answer: the article's, when one is asked for; else every first copy."""
+    if article is None:
+        return index.not_duplicate  # near-identical passages collapse to their first copy
+    allowed = np.zeros(index.passage_count, dtype=bool)
+    start, end = index.article_rows.get(article, (0, 0))
+    allowed[start:end] = True
+    return allowed
+
+
+def _lexical_scores(index: LoadedIndex, plan, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """BM25F score of every passage with the coverage and entity bonuses, and which pass the
+    score floor."""
     matrix = index.matrix
     if not plan.cols or plan.total_mass <= 0:
-        return np.empty(0, dtype=np.int64), 0, np.empty(0)
+        return np.zeros(matrix.n_docs), np.zeros(matrix.n_docs, dtype=bool)
     scores = matrix.score(plan.cols, plan.weights)
     covered = matrix.coverage([(g.cols, g.mass) for g in plan.groups]) / plan.total_mass
     scores *= 1.0 + COVERAGE_BONUS * covered
     if plan.entity_rows:
         scores[np.unique(np.concatenate(plan.entity_rows))] *= 1.0 + ENTITY_BONUS
     required = MIN_COVERAGE * min(1.0, SHORT_QUESTION_TERMS / max(1, plan.term_count))
-    eligible = (covered >= required) & (scores > 0)
-    if article is not None:
-        start, end = index.article_rows.get(article, (0, 0))
-        eligible[:start] = False
-        eligible[end:] = False
-    else:
-        eligible &= index.not_duplicate  # near-identical passages collapse to their first copy
-    candidates = np.flatnonzero(eligible)
-    needed = max(needed, CARE_FROM_TOP)
-    if len(candidates) > needed:  # partial sort: only the page's rows need ordering
+    return scores, (covered >= required) & (scores > 0) & allowed
+
+
+def _top(candidates: np.ndarray, scores: np.ndarray, needed: int) -> np.ndarray:
+    """The best ``needed`` candidates in order (ties by row); only those are sorted."""
+    if len(candidates) > needed:
         candidates = candidates[np.argpartition(-scores[candidates], needed - 1)[:needed]]
-    order = np.lexsort((candidates, -scores[candidates]))
-    return candidates[order], int(np.count_nonzero(eligible)), scores
+    return candidates[np.lexsort((candidates, -scores[candidates]))]
+
+
+def _fused(lexical: np.ndarray, eligible: np.ndarray, cosines: np.ndarray, allowed: np.ndarray,
+           needed: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Hybrid order: the best lexical answers and the passages most similar in meaning, scored
+    LEXICAL_SHARE × (lexical score / the best one) + (1 - LEXICAL_SHARE) × cosine.
+
+    The cosine is used as it is, not stretched over the candidates (min-max): on a small corpus,
+    or when every candidate is about equally close, stretching turns tiny differences in meaning
+    into whole points and buries the passage that has the very words asked for.
+
+    A passage is an answer if it passes the lexical floor without being far off in meaning, or
+    if its meaning alone clears SEMANTIC_FLOOR. Returns the rows in order, the fused score of
+    every passage (0 for non-candidates) and how many passages are answers.
+    """
+    answers_by_words = eligible & (cosines >= LEXICAL_MIN_SIMILARITY)
+    answers_by_meaning = allowed & (cosines >= SEMANTIC_FLOOR)
+    width = max(FUSION_CANDIDATES, needed)
+    candidates = np.union1d(_top(np.flatnonzero(answers_by_words), lexical, width),
+                            _top(np.flatnonzero(answers_by_meaning), cosines, width))
+    fused = np.zeros(len(cosines))
+    if len(candidates):
+        words = lexical[candidates] * answers_by_words[candidates]
+        fused[candidates] = (LEXICAL_SHARE * words / (words.max() or 1.0)
+                             + (1 - LEXICAL_SHARE) * cosines[candidates])
+    total = int(np.count_nonzero(answers_by_words | answers_by_meaning))
+    return _top(candidates, fused, needed), fused, total
 
 
 def _care_advice(index: LoadedIndex, plan, rows: np.ndarray, scores: np.ndarray) -> tuple[CareAdvice, ...]:

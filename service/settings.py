@@ -35,6 +35,8 @@ class Settings:
     build_if_missing: bool = True
     # Processes that analyse and write index segments; 0 = one per core (up to 2) for large corpora.
     build_procs: int = 0
+    # The sentence-embedding model folder; "" = the one shipped with the package, "none" = lexical only.
+    embedding_model: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":

@@ -2,6 +2,11 @@
 
 Edit distance is measured between surface words, never stems ("sialadenitus" and "sialadenitis"
 stem apart). Candidates come only from indexed words; the allowed distance grows with length.
+
+Some unknown words are not typos: an ordinary English word the corpus happens not to use
+("white" is no misspelt "while") and an abbreviation or code ("hnpp" is no "hpp"). Words of a
+dictionary (the embedding model's whole-word vocabulary, when there is a model) and words with
+no vowel are left as typed; the semantic half of the search still reads them.
 """
 from __future__ import annotations
 
@@ -21,9 +26,13 @@ def max_distance(word: str) -> int:
     return 1 if len(word) <= 7 else 2
 
 
+_VOWELS = frozenset("aeiouy")
+
+
 class Speller:
-    def __init__(self, word_df: dict[str, int]) -> None:
+    def __init__(self, word_df: dict[str, int], dictionary: frozenset[str] = frozenset()) -> None:
         self.word_df = word_df
+        self.dictionary = dictionary
         buckets: dict[str, list[str]] = defaultdict(list)
         for word in word_df:
             if word.isalpha() and len(word) >= 3:
@@ -33,9 +42,11 @@ class Speller:
     def correct(self, word: str) -> str | None:
         """A better-attested indexed word for ``word``, or None to leave it as typed."""
         limit = max_distance(word)
-        if limit == 0 or not word.isalpha():
+        if limit == 0 or not word.isalpha() or not _VOWELS.intersection(word):
             return None
         known_df = self.word_df.get(word, 0)
+        if not known_df and word in self.dictionary:
+            return None
         if known_df > RARE_DF:
             return None
         if known_df:

@@ -16,9 +16,11 @@ from whoosh import index as whoosh_index
 from . import schema as S
 from . import version as V
 from .care import CareSigns
+from .embedding import Encoder
 from .entities import EntityIndex
 from .models import ArticleRef, Passage
 from .ranking import MatrixArrays, TermMatrix
+from .semantic import SemanticIndex, open_semantic
 from .snippets import Highlighter
 from .spelling import Speller
 from .suggest import Suggester
@@ -47,6 +49,7 @@ class LoadedIndex:
     care: CareSigns
     suggester: Suggester
     entities: EntityIndex
+    semantic: SemanticIndex | None  # None: lexical only (no vectors, or no matching model)
 
     @property
     def passage_count(self) -> int:
@@ -64,16 +67,19 @@ class LoadedIndex:
         return found[:limit]
 
 
-def open_current(index_dir: Path) -> LoadedIndex:
+def open_current(index_dir: Path, encoder: Encoder | None = None) -> LoadedIndex:
     """The version DIR/CURRENT names, or IndexUnavailable when none is published."""
     name = V.current_version(index_dir)
     if name is None:
         raise IndexUnavailable(f"no index has been built in {index_dir}")
-    return open_version(V.version_path(index_dir, name))
+    return open_version(V.version_path(index_dir, name), encoder)
 
 
-def open_version(path: Path) -> LoadedIndex:
-    """Load a version directory written by indexer.build_index, or raise IndexUnavailable."""
+def open_version(path: Path, encoder: Encoder | None = None) -> LoadedIndex:
+    """Load a version directory written by indexer.build_index, or raise IndexUnavailable.
+
+    ``encoder`` is the serving model: the version's vectors are used only if it made them.
+    """
     path = Path(path)
     try:
         manifest = V.read_manifest(path)
@@ -82,6 +88,7 @@ def open_version(path: Path) -> LoadedIndex:
         matrix = TermMatrix(MatrixArrays.load(path / V.MATRIX))
         stored, word_df = _read_whoosh(path)
         synonyms = parse_synonyms((path / V.SYNONYMS).read_text(encoding="utf-8"))
+        semantic = open_semantic(path, manifest.semantic, encoder, matrix.n_docs)
     except Exception as exc:  # any failure to read means this version cannot serve
         raise IndexUnavailable(f"cannot open index version {path.name}: {type(exc).__name__}: {exc}") from exc
     if len(stored) != matrix.n_docs:
@@ -93,8 +100,9 @@ def open_version(path: Path) -> LoadedIndex:
         version=manifest.version, manifest=manifest, matrix=matrix, passages=passages,
         not_duplicate=_first_copies([fields[S.DUPKEY] for fields in stored]), synonyms=synonyms,
         word_df=word_df, sorted_words=sorted(word_df), article_rows=_article_rows(passages), articles=articles,
-        speller=Speller(word_df), highlighter=Highlighter(word_df), care=CareSigns(passages, articles),
+        speller=Speller(word_df, encoder.dictionary if encoder else frozenset()), highlighter=Highlighter(word_df), care=CareSigns(passages, articles),
         suggester=Suggester(articles, passages), entities=EntityIndex(articles, passages, matrix.stem_df()),
+        semantic=semantic,
     )
 
 

@@ -10,10 +10,13 @@ imports the other.
                                 store.py for passages and the words lexicon, and by
                                 ranking.derive_matrix at build time)
         ranking.npz             BM25F weights derived from the Whoosh postings (store.py)
+        vectors.npy             one unit vector per passage, when built with a model (semantic.py)
+        urgent.yaml             the emergency rules the version was built with (store.py)
         synonyms.txt            the synonym rules the version was built with (store.py)
         manifest.json           the version's metadata and its articles' sections (store.py)
     DIR/versions/.draft-<v>/    a build in progress; never served
     DIR/.build.lock             flock()ed by the build in progress; the kernel drops it if it dies
+    DIR/vector-cache/           passage vectors by (model, text): a rebuild embeds only what changed
 """
 from __future__ import annotations
 
@@ -32,6 +35,9 @@ DRAFT_PREFIX = ".draft-"
 MANIFEST = "manifest.json"
 SYNONYMS = "synonyms.txt"
 MATRIX = "ranking.npz"
+VECTORS = "vectors.npy"
+URGENT = "urgent.yaml"
+VECTOR_CACHE = "vector-cache"
 KEEP_VERSIONS = 3
 # `healthfaq build` exits with this (EX_TEMPFAIL) when another build holds the lock.
 BUILD_LOCKED_EXIT = 75
@@ -50,6 +56,7 @@ class Manifest:
     whoosh: str
     passages: int
     articles: list[dict] = field(default_factory=list)  # slug, title, url, kind, care_sections, sections
+    semantic: dict | None = None  # the model of vectors.npy (id, hash, dimensions), None when lexical only
 
     def built_timestamp(self) -> float | None:
         try:

@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 import bench.server
 from bench.server import LiveServer, free_port, stop_server  # noqa: F401 (the tests import them from here)
 from service.app import create_app
+from service.embedding import Encoder, default_model_dir
 from service.indexer import build_index
 from service.settings import Settings
 from service.store import LoadedIndex, open_current
@@ -23,15 +24,28 @@ EDITORIAL_CORPUS = ROOT / "corpus"
 
 
 @pytest.fixture(scope="session")
-def bundled_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The test corpus, built once per test session."""
+def encoder() -> Encoder:
+    """The sentence-embedding model shipped with the package (the real one: no stand-in)."""
+    return Encoder(default_model_dir())
+
+
+@pytest.fixture(scope="session")
+def bundled_index_dir(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder) -> Path:
+    """The test corpus, built once per test session, with passage vectors."""
     index_dir = tmp_path_factory.mktemp("bundled-index")
-    build_index(CORPUS, index_dir)
+    build_index(CORPUS, index_dir, encoder=encoder)
     return index_dir
 
 
 @pytest.fixture(scope="session")
-def bundled_index(bundled_index_dir: Path) -> LoadedIndex:
+def bundled_index(bundled_index_dir: Path, encoder: Encoder) -> LoadedIndex:
+    """The test corpus as the server opens it: hybrid (lexical + semantic) search."""
+    return open_current(bundled_index_dir, encoder)
+
+
+@pytest.fixture(scope="session")
+def lexical_index(bundled_index_dir: Path) -> LoadedIndex:
+    """The same version opened without a model: the lexical half alone."""
     return open_current(bundled_index_dir)
 
 

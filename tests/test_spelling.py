@@ -29,3 +29,16 @@ def test_a_known_rare_word_moves_only_to_a_much_more_frequent_neighbour():
     assert speller.correct("rare") is None     # rare, but no frequent neighbour within one edit
     assert Speller({"paint": 1, "pain": 120}).correct("paint") == "pain"
     assert Speller({"paint": 1, "pain": 20}).correct("paint") is None  # not 50 times as frequent
+
+
+def test_ordinary_words_and_abbreviations_are_not_typos():
+    speller = Speller({"while": 40, "hpp": 5, "gland": 40}, dictionary=frozenset({"white"}))
+    assert speller.correct("white") is None     # an English word the corpus does not use
+    assert speller.correct("hnpp") is None      # no vowel: an abbreviation or a code
+    assert speller.correct("glend") == "gland"  # a typo is still corrected
+    assert Speller({"while": 40}).correct("white") == "while"  # without a dictionary it would be
+
+
+def test_the_model_vocabulary_is_the_dictionary(encoder):
+    assert {"white", "toilet", "climax"} <= encoder.dictionary
+    assert "glend" not in encoder.dictionary and "sialadenitis" not in encoder.dictionary

@@ -1,0 +1,92 @@
+"""The semantic half of the ranking: passage vectors of an index version and the model that made them.
+
+A version built with a model stores one unit vector per passage (``vectors.npy``, float16) and
+names the model in its manifest (id and content hash). Serving opens the vectors only with the
+very model that made them: a question embedded by another model would be compared with vectors
+of a different space, so then the version is served lexically, with one log line saying why.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import schema as S
+from .version import VECTORS
+from .embedding import Encoder, ModelUnavailable, default_model_dir
+from .vectorcache import VectorCache, cached_passage_vectors
+
+log = logging.getLogger("healthfaq.semantic")
+NO_MODEL = frozenset({"none", "off", "false", "0"})
+
+
+def load_encoder(setting: str) -> Encoder | None:
+    """The model a setting names: "" for the one shipped with the package, a folder, or "none".
+
+    None (with a warning saying why) when there is no usable model: search is then lexical.
+    """
+    if setting.strip().lower() in NO_MODEL:
+        return None
+    folder = Path(setting) if setting.strip() else default_model_dir()
+    try:
+        return Encoder(folder)
+    except ModelUnavailable as exc:
+        log.warning("no sentence-embedding model (%s): search is lexical only", exc)
+        return None
+
+
+def passage_text(fields: dict) -> str:
+    """What is embedded for a passage: its article's title, its section heading, its text."""
+    parts = [fields[S.TITLE]]
+    if fields[S.SECTION] != fields[S.TITLE]:
+        parts.append(fields[S.SECTION])
+    parts.append(fields[S.TEXT_FIELD])
+    return "\n".join(parts)
+
+
+def write_vectors(folder: Path, stored: list[dict], encoder: Encoder, cache_dir: Path, threads: int) -> dict:
+    """Embed every passage (those whose text the cache knows are not embedded again), save the
+    vectors into the version ``folder``; returns the manifest's description of the model."""
+    cache = VectorCache(cache_dir, encoder.passage_key, encoder.dimensions)
+    threads = threads if threads > 0 else (os.cpu_count() or 1)
+    vectors = cached_passage_vectors(encoder, cache, [passage_text(f) for f in stored], threads=threads,
+                                     progress=sys.stderr)
+    np.save(folder / VECTORS, vectors.astype(np.float16))
+    return {"model": encoder.model_id, "hash": encoder.content_hash, "dimensions": encoder.dimensions,
+            "passage_tokens": encoder.passage_max_tokens}
+
+
+@dataclass(frozen=True)
+class SemanticIndex:
+    """A version's passage vectors with the model that made them."""
+    encoder: Encoder
+    vectors: np.ndarray  # float32, one unit row per passage
+
+    def embed(self, text: str) -> np.ndarray:
+        return self.encoder.embed_query(text)
+
+    def similarities(self, question_vector: np.ndarray) -> np.ndarray:
+        """Cosine of every passage with the question (both unit length)."""
+        return self.vectors @ question_vector
+
+
+def open_semantic(folder: Path, described: dict | None, encoder: Encoder | None, rows: int) -> SemanticIndex | None:
+    """The version's vectors when the serving model is the one that made them, else None."""
+    if not described:
+        return None
+    if encoder is None:
+        log.warning("index version %s has %s vectors but this server has no model: lexical search only",
+                    folder.name, described.get("model"))
+        return None
+    if described.get("hash") != encoder.content_hash:
+        log.warning("index version %s was built with model %s (%s); this server has %s (%s): lexical search only",
+                    folder.name, described.get("model"), described.get("hash"), encoder.model_id, encoder.content_hash)
+        return None
+    vectors = np.load(folder / VECTORS).astype(np.float32)
+    if vectors.shape != (rows, encoder.dimensions):
+        raise ValueError(f"{VECTORS} holds {vectors.shape}, expected ({rows}, {encoder.dimensions})")
+    return SemanticIndex(encoder=encoder, vectors=vectors)

@@ -1,0 +1,86 @@
+"""The semantic half: vectors in the version, the model check at open, hybrid answers, the floor."""
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from service import version as V
+from service.embedding import Encoder
+from service.indexer import build_index
+from service.search import SearchRequest, search
+from service.semantic import load_encoder
+from service.store import open_current, open_version
+from tests.conftest import CORPUS, ROOT
+from tests.test_embedding import shared_model_dir
+
+
+def _answers(index, q, **options):
+    return [(h.passage.article.slug, h.passage.anchor) for h in search(index, SearchRequest(q=q, **options)).hits]
+
+
+def test_a_version_records_its_model_and_holds_a_unit_vector_per_passage(bundled_index_dir, encoder):
+    folder = V.version_path(bundled_index_dir, V.current_version(bundled_index_dir))
+    described = V.read_manifest(folder).semantic
+    assert described == {"model": encoder.model_id, "hash": encoder.content_hash,
+                         "dimensions": encoder.dimensions, "passage_tokens": 128}
+    vectors = np.load(folder / V.VECTORS)
+    assert vectors.dtype == np.float16 and vectors.shape[1] == encoder.dimensions
+    assert np.allclose(np.linalg.norm(vectors.astype(np.float32), axis=1), 1.0, atol=2e-3)
+
+
+def test_a_version_is_never_queried_with_another_model(bundled_index_dir, caplog):
+    fp32 = Encoder(shared_model_dir(), onnx_file="model.onnx")  # same model, another file: another hash
+    folder = V.version_path(bundled_index_dir, V.current_version(bundled_index_dir))
+    with caplog.at_level(logging.WARNING, logger="healthfaq.semantic"):
+        index = open_version(folder, fp32)
+    assert index.semantic is None
+    assert [r.getMessage() for r in caplog.records if "lexical search only" in r.getMessage()] != []
+    assert search(index, SearchRequest(q="kegel exercises")).hits  # still answers, lexically
+
+
+def test_a_build_without_a_model_is_lexical_and_says_so(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "service", "build", "--corpus", str(CORPUS), "--index",
+                           str(tmp_path / "index"), "--model", str(tmp_path / "no-such-model")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "lexical-only" in done.stderr and "Traceback" not in done.stderr
+    index = open_current(tmp_path / "index", load_encoder(""))
+    assert index.manifest.semantic is None and index.semantic is None
+    assert not (V.version_path(tmp_path / "index", index.version) / V.VECTORS).exists()
+
+
+@pytest.mark.parametrize("q, expected", [
+    ("I finish too quickly in bed", ("semen-leakage", "sexual-arousal")),
+    ("stuff coming out of my penis", ("semen-leakage", "introduction")),
+    ("lump under my jaw", ("submandibular-gland-swollen-and-painful", "summary")),
+    ("white fluid comes out after toilet", ("semen-leakage", "after-urination")),
+])
+def test_plain_words_find_what_the_lexical_half_alone_misses(bundled_index, lexical_index, q, expected):
+    assert expected in _answers(bundled_index, q, limit=3)
+    assert expected not in _answers(lexical_index, q, limit=3)
+
+
+@pytest.mark.parametrize("q", ["car insurance quote", "chocolate cake recipe", "tax return deadline",
+                               "premier league table"])
+def test_unrelated_questions_still_find_nothing(bundled_index, q):
+    assert search(bundled_index, SearchRequest(q=q)).total == 0
+
+
+def test_as_you_type_stays_lexical(bundled_index, lexical_index):
+    for q in ["semen leak", "belly butt", "sialad"]:
+        assert _answers(bundled_index, q, prefix=True) == _answers(lexical_index, q, prefix=True)
+
+
+def test_a_model_setting_of_none_means_lexical():
+    assert load_encoder("none") is None and load_encoder("OFF") is None
+    assert load_encoder("") is not None
+
+
+def test_a_plain_english_word_is_not_corrected_into_the_corpus_vocabulary(bundled_index, lexical_index):
+    assert search(bundled_index, SearchRequest(q="white fluid comes out after toilet")).did_you_mean is None
+    assert search(lexical_index, SearchRequest(q="white fluid comes out after toilet")).did_you_mean  # no dictionary
