@@ -1,25 +1,35 @@
 """Care advice: the publisher's own "see a doctor" passages, when a warning sign is met.
 
-Warning signs are the list items of the sections an article marks in ``care_sections``. They
-are compared after analysis, so "painful urination" meets "Pain when urinating".
+Warning signs are the list items of the sections an article marks in ``care_sections``. A
+question meets one in its words (compared after analysis, so "painful urination" meets "Pain
+when urinating") or in its meaning (its stated clauses' vectors close to the sign's: "my semen
+has turned a weird colour" meets "Secretions that do not look like healthy or normal semen").
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
+
+import numpy as np
 
 from .models import Passage
 from .schema import analyze
 
+# Cosine between a stated clause and a warning sign for the sign to count as met (calibrated on
+# tests/data/care_questions.jsonl, see README).
+CARE_SIMILARITY = 0.55
+
 
 @dataclass(frozen=True)
 class WarningSign:
+    text: str
     stems: tuple[str, ...]
     row: int  # the care passage holding it
 
 
 class CareSigns:
-    def __init__(self, passages: Sequence[Passage], articles: dict[str, dict]) -> None:
+    def __init__(self, passages: Sequence[Passage], articles: dict[str, dict],
+                 embed: Callable[[str], np.ndarray] | None = None) -> None:
         self.signs: list[WarningSign] = []
         self.rows: set[int] = set()  # the care passages themselves
         for row, passage in enumerate(passages):
@@ -30,21 +40,37 @@ class CareSigns:
                 if line.startswith("- "):
                     stems = tuple(dict.fromkeys(analyze(line[2:])))
                     if stems:
-                        self.signs.append(WarningSign(stems, row))
+                        self.signs.append(WarningSign(line[2:], stems, row))
                         self.rows.add(row)
+        # One vector per sign when there is a model: the meaning test.
+        self.vectors = np.stack([embed(s.text) for s in self.signs]) if embed and self.signs else None
 
-    def rows_for(self, question_stems: set[str], passage_stems: Sequence[Sequence[str]]) -> list[int]:
-        """Rows of care passages whose warning signs the question or a top passage meets."""
+    def rows_for(self, question_stems: set[str], passage_stems: Sequence[Sequence[str]],
+                 stated: np.ndarray | None = None) -> list[int]:
+        """Rows of care passages whose warning signs the question or a top passage meets.
+
+        ``stated``: vectors of what the question states (clauses.stated_vectors), for the
+        meaning test; None without a model.
+        """
         rows: list[int] = []
         passages = [(stems, set(stems)) for stems in passage_stems]
-        for sign in self.signs:
+        close = self._close(stated)
+        for number, sign in enumerate(self.signs):
             if sign.row in rows:
                 continue
-            if _question_meets(sign.stems, question_stems) or any(
+            if number in close or _question_meets(sign.stems, question_stems) or any(
                     present.issuperset(sign.stems) and _contains_run(stems, sign.stems)
                     for stems, present in passages):
                 rows.append(sign.row)
         return rows
+
+
+    def _close(self, stated: np.ndarray | None) -> set[int]:
+        """Numbers of the signs some stated clause means."""
+        if self.vectors is None or stated is None or not len(stated):
+            return set()
+        best = (stated @ self.vectors.T).max(axis=0)
+        return set(np.flatnonzero(best >= CARE_SIMILARITY).tolist())
 
 
 def _question_meets(sign: tuple[str, ...], question: set[str]) -> bool:

@@ -13,6 +13,7 @@ import numpy as np
 
 from .models import CareAdvice, Hit, SearchResults
 from .cache import ResultCache
+from .clauses import clauses, stated_vectors
 from .question import did_you_mean, plan_query, question_words
 from .schema import analyze
 from .snippets import snippet
@@ -40,7 +41,9 @@ LEXICAL_MIN_SIMILARITY = 0.15
 MAX_LIMIT = 50
 # offset + limit may not pass this: deep pages cost work and nobody reads them.
 MAX_WINDOW = 500
-CARE_FROM_TOP = 3
+# Care advice may be called for by the top answer stating a warning sign (not the care section
+# itself); weaker answers do not speak for the question (measured: the top 3 lost precision).
+CARE_FROM_TOP = 1
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,8 @@ def _rank(index: LoadedIndex, request: SearchRequest) -> Ranked:
     # As-you-type questions stay lexical: a half-typed word embeds as noise, and the box asks on
     # every keystroke. The full question gets the hybrid ranking.
     semantic = index.semantic if not request.prefix else None
-    cosines = semantic.similarities(semantic.embed(request.q)) if semantic else None
+    question_vector = semantic.embed(request.q) if semantic else None
+    cosines = semantic.similarities(question_vector) if semantic else None
     allowed = _allowed_rows(index, request.article)
     lexical, eligible = _lexical_scores(index, plan, allowed)
     needed = max(request.offset + request.limit, CARE_FROM_TOP)
@@ -117,8 +121,11 @@ def _rank(index: LoadedIndex, request: SearchRequest) -> Ranked:
     pattern = index.highlighter.pattern(plan.highlight) if len(page) else None
     hits = tuple(Hit(passage=index.passages[r], score=float(scores[r]),
                      snippet=snippet(index.passages[r].text, pattern)) for r in page)
+    stated = None
+    if semantic and index.care.vectors is not None:
+        stated = stated_vectors(clauses(request.q), question_vector, semantic.embed, happening=False)
     return Ranked(hits=hits, total=total, corrections=plan.corrections,
-                  care_advice=_care_advice(index, plan, rows, scores))
+                  care_advice=_care_advice(index, plan, rows, stated))
 
 
 def _allowed_rows(index: LoadedIndex, article: str | None) -> np.ndarray:
@@ -180,12 +187,12 @@ def _fused(lexical: np.ndarray, eligible: np.ndarray, cosines: np.ndarray, allow
     return _top(candidates, fused, needed), fused, total
 
 
-def _care_advice(index: LoadedIndex, plan, rows: np.ndarray, scores: np.ndarray) -> tuple[CareAdvice, ...]:
+def _care_advice(index: LoadedIndex, plan, rows: np.ndarray, stated: np.ndarray | None) -> tuple[CareAdvice, ...]:
     if not index.care.signs:
         return ()
-    # Only strong top answers speak for the question, not a weak third match; a care section
-    # lists every warning sign, so its own passage ranking high says nothing about the question.
-    top = [r for r in rows[:CARE_FROM_TOP] if scores[r] >= 0.5 * scores[rows[0]] and r not in index.care.rows]
+    # A care section lists every warning sign, so its own passage ranking high says nothing
+    # about the question.
+    top = [r for r in rows[:CARE_FROM_TOP] if r not in index.care.rows]
     passage_stems = [analyze(index.passages[r].text) for r in top]
-    rows = index.care.rows_for(plan.question_stems, passage_stems)
+    rows = index.care.rows_for(plan.question_stems, passage_stems, stated)
     return tuple(CareAdvice(passage=index.passages[r]) for r in rows)

@@ -100,7 +100,7 @@ def open_version(path: Path, encoder: Encoder | None = None) -> LoadedIndex:
         version=manifest.version, manifest=manifest, matrix=matrix, passages=passages,
         not_duplicate=_first_copies([fields[S.DUPKEY] for fields in stored]), synonyms=synonyms,
         word_df=word_df, sorted_words=sorted(word_df), article_rows=_article_rows(passages), articles=articles,
-        speller=Speller(word_df, encoder.dictionary if encoder else frozenset()), highlighter=Highlighter(word_df), care=CareSigns(passages, articles),
+        speller=Speller(word_df, encoder.dictionary if encoder else frozenset()), highlighter=Highlighter(word_df), care=CareSigns(passages, articles, semantic.embed if semantic else None),
         suggester=Suggester(articles, passages), entities=EntityIndex(articles, passages, matrix.stem_df()),
         semantic=semantic,
     )

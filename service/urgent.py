@@ -17,8 +17,8 @@ from typing import Callable, Sequence
 import numpy as np
 import yaml
 
+from .clauses import NEGATION, Clause, clauses, negated, plain_negatives, stems_of
 from .corpus import CorpusError
-from .schema import term_of
 
 RULES_FILE = "urgent.yaml"
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -72,7 +72,7 @@ def _rule(raw: object, source: str, line: int) -> UrgentRule:
             raise CorpusError(source, line, f"rule {rule_id!r}: '{key}' is longer than {limit} characters")
     triggers = _phrases(raw, "triggers", source, line, rule_id)
     examples = _phrases(raw, "examples", source, line, rule_id)
-    stems = tuple(tuple(_stems(_plain_negatives(t))) for t in triggers)
+    stems = tuple(tuple(stems_of(plain_negatives(t))) for t in triggers)
     if not all(stems):
         raise CorpusError(source, line, f"rule {rule_id!r}: a trigger has no content words")
     return UrgentRule(id=rule_id, title=raw["title"].strip(), message=" ".join(raw["message"].split()),
@@ -94,83 +94,6 @@ def _rule_line(lines: list[str], raw: object, number: int) -> int:
         if isinstance(rule_id, str) and lines[i - 1].strip() == f"- id: {rule_id}":
             return i
     return starts[number - 1] if number <= len(starts) else 1
-
-
-# --- reading a question ---------------------------------------------------------------------
-
-_CLAUSE = re.compile(r"[.!?;:\n]+|,\s*(?:but|and then|then|now)\b|\bbut\b", re.IGNORECASE)
-_CANNOT = re.compile(r"\b(can ?not|can['’]?t|couldn['’]?t|unable to)\b", re.IGNORECASE)
-_WONT = re.compile(r"\bwon['’]?t\b", re.IGNORECASE)
-_NOT_CONTRACTION = re.compile(r"n['’]t\b", re.IGNORECASE)
-_WORD = re.compile(r"[^\W_]+")
-# A clause denying a sign: one of these words before the sign's first word.
-NEGATION = frozenset("no not never without nor neither none denies deny denied nothing".split())
-NEGATION_REACH = 3  # words before a sign that a negation reaches
-# A clause asking about a condition rather than describing one: it opens with a question word
-# and names no one it is happening to.
-QUESTION_OPENERS = frozenset("what whats how why which who when where can could does do is are should would "
-                             "will may".split())
-PEOPLE = frozenset("""i im ive id me my mine myself we our us he hes his him she shes her they their them
-someone somebody anyone baby son daughter husband wife partner mum mom dad father mother brother
-sister friend boyfriend girlfriend grandma grandad grandpa child kid kids""".split())
-# A clause telling of the past.
-PAST = re.compile(r"\b(ago|last (year|month|week|summer|winter)|years back|when i was|as a child|used to)\b",
-                  re.IGNORECASE)
-
-
-def _plain_negatives(text: str) -> str:
-    """"can't breathe" keeps its meaning through analysis: "cannot breathe" (a content word);
-    "won't" is "will not", other "n't" forms become "not"."""
-    text = _WONT.sub(" will not ", _CANNOT.sub(" cannot ", text))
-    return _NOT_CONTRACTION.sub(" not", text)
-
-
-def _stems(text: str) -> list[str]:
-    """The analyser's stems, with negation words kept as "not": "not breathing" is a sign of its
-    own, and a negation before a sign denies it."""
-    found = []
-    for word in _WORD.findall(text.lower()):
-        term = "not" if word in NEGATION else term_of(word)
-        if term:
-            found.append(term)
-    return found
-
-
-@dataclass(frozen=True)
-class Clause:
-    text: str
-    words: tuple[str, ...]
-    sequence: tuple[str, ...]  # its stems in order, negations as "not"
-    counts: bool  # False when it asks about a condition or tells of the past
-
-    def states(self, trigger: tuple[str, ...]) -> bool:
-        """All the trigger's words are here; a negative trigger ("not breathing") word for word."""
-        if "not" not in trigger:
-            return set(self.sequence).issuperset(trigger)
-        n = len(trigger)
-        return any(self.sequence[i:i + n] == trigger for i in range(len(self.sequence) - n + 1))
-
-
-def clauses(text: str) -> list[Clause]:
-    found = []
-    for piece in _CLAUSE.split(_plain_negatives(text)):
-        words = tuple(w.lower() for w in _WORD.findall(piece))
-        if not words:
-            continue
-        about = words[0] in QUESTION_OPENERS and not PEOPLE.intersection(words)
-        found.append(Clause(piece.strip(), words, tuple(_stems(piece)), counts=not (about or PAST.search(piece))))
-    return found
-
-
-def _negated(clause: Clause, trigger: tuple[str, ...]) -> bool:
-    """A negation word stands shortly before one of the trigger's words ("no trouble breathing",
-    "my face isn't drooping"); a trigger that is itself negative ("not breathing") is not denied."""
-    if "not" in trigger:
-        return False
-    for at, word in enumerate(clause.words):
-        if term_of(word) in trigger and any(w in NEGATION for w in clause.words[max(0, at - NEGATION_REACH):at]):
-            return True
-    return False
 
 
 class UrgentDetector:
@@ -205,7 +128,7 @@ class UrgentDetector:
                 continue
             for rule in self.rules:
                 for trigger in rule.triggers:
-                    if clause.states(trigger) and not _negated(clause, trigger):
+                    if clause.states(trigger) and not negated(clause, trigger):
                         return rule
         return None
 

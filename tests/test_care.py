@@ -40,3 +40,19 @@ def test_a_top_passage_meets_a_sign_only_by_stating_it_word_for_word():
 
 def test_no_care_sections_no_signs():
     assert CareSigns(PASSAGES, {"a": {"care_sections": []}}).signs == []
+
+
+def test_a_sign_is_met_by_meaning_when_there_is_a_model(encoder):
+    signs = CareSigns(PASSAGES, ARTICLES, encoder.embed_query)
+    question = "my semen has turned a weird colour"  # no sign's words, but a sign's meaning
+    assert signs.rows_for(set(analyze(question)), []) == []
+    assert signs.rows_for(set(analyze(question)), [], encoder.embed_query(question)[None]) == [1]
+    unrelated = encoder.embed_query("how do kegel exercises work")[None]
+    assert signs.rows_for(set(), [], unrelated) == []
+
+
+def test_a_denied_sign_states_nothing(encoder):
+    from service.clauses import clauses, stated_vectors
+    text = "no blood and no pain, just a drip after I pee"
+    stated = stated_vectors(clauses(text), encoder.embed_query(text), encoder.embed_query, happening=False)
+    assert len(stated) == 0

@@ -1,0 +1,109 @@
+"""A question read clause by clause: what it states, what it denies, what it only asks about.
+
+Care advice and urgent notices must tell "blood in my semen" from "no blood, just a bit of
+leaking", "I'm having a seizure" from "I had a seizure as a teenager", and "my chest is crushing"
+from "what are the signs of a heart attack". A question is split at sentence ends and at "but";
+within a clause a negation word shortly before a sign denies it; a clause opening with a
+question word and naming nobody asks *about* something; one that names the past tells of it.
+General English, not tuned to any question.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .schema import term_of
+
+_CLAUSE = re.compile(r"[.!?;:\n]+|,\s*(?:but|and then|then|now)\b|\bbut\b", re.IGNORECASE)
+_CANNOT = re.compile(r"\b(can ?not|can['’]?t|couldn['’]?t|unable to)\b", re.IGNORECASE)
+_WONT = re.compile(r"\bwon['’]?t\b", re.IGNORECASE)
+_NOT_CONTRACTION = re.compile(r"n['’]t\b", re.IGNORECASE)
+_WORD = re.compile(r"[^\W_]+")
+# A clause denying a sign: one of these words before the sign's first word.
+NEGATION = frozenset("no not never without nor neither none denies deny denied nothing".split())
+NEGATION_REACH = 3  # words before a sign that a negation reaches
+# A clause asking about a condition rather than describing one: it opens with a question word
+# and names no one it is happening to.
+QUESTION_OPENERS = frozenset("what whats how why which who when where can could does do is are should would "
+                             "will may".split())
+PEOPLE = frozenset("""i im ive id me my mine myself we our us he hes his him she shes her they their them
+someone somebody anyone baby son daughter husband wife partner mum mom dad father mother brother
+sister friend boyfriend girlfriend grandma grandad grandpa child kid kids""".split())
+# A clause telling of the past.
+PAST = re.compile(r"\b(ago|last (year|month|week|summer|winter)|years back|when i was|as a child|used to)\b",
+                  re.IGNORECASE)
+
+
+def plain_negatives(text: str) -> str:
+    """"can't breathe" keeps its meaning through analysis: "cannot breathe" (a content word);
+    "won't" is "will not", other "n't" forms become "not"."""
+    text = _WONT.sub(" will not ", _CANNOT.sub(" cannot ", text))
+    return _NOT_CONTRACTION.sub(" not", text)
+
+
+def stems_of(text: str) -> list[str]:
+    """The analyser's stems, with negation words kept as "not": "not breathing" is a sign of its
+    own, and a negation before a sign denies it."""
+    found = []
+    for word in _WORD.findall(text.lower()):
+        term = "not" if word in NEGATION else term_of(word)
+        if term:
+            found.append(term)
+    return found
+
+
+@dataclass(frozen=True)
+class Clause:
+    text: str
+    words: tuple[str, ...]
+    sequence: tuple[str, ...]  # its stems in order, negations as "not"
+    counts: bool  # False when it asks about a condition or tells of the past
+
+    def states(self, trigger: tuple[str, ...]) -> bool:
+        """All the trigger's words are here; a negative trigger ("not breathing") word for word."""
+        if "not" not in trigger:
+            return set(self.sequence).issuperset(trigger)
+        n = len(trigger)
+        return any(self.sequence[i:i + n] == trigger for i in range(len(self.sequence) - n + 1))
+
+
+def clauses(text: str) -> list[Clause]:
+    found = []
+    for piece in _CLAUSE.split(plain_negatives(text)):
+        words = tuple(w.lower() for w in _WORD.findall(piece))
+        if not words:
+            continue
+        about = words[0] in QUESTION_OPENERS and not PEOPLE.intersection(words)
+        found.append(Clause(piece.strip(), words, tuple(stems_of(piece)), counts=not (about or PAST.search(piece))))
+    return found
+
+
+def negated(clause: Clause, trigger: tuple[str, ...]) -> bool:
+    """A negation word stands shortly before one of the trigger's words ("no trouble breathing",
+    "my face isn't drooping"); a trigger that is itself negative ("not breathing") is not denied."""
+    if "not" in trigger:
+        return False
+    for at, word in enumerate(clause.words):
+        if term_of(word) in trigger and any(w in NEGATION for w in clause.words[max(0, at - NEGATION_REACH):at]):
+            return True
+    return False
+
+
+def stated_vectors(parts: list[Clause], question_vector: np.ndarray, embed, happening: bool) -> np.ndarray:
+    """Vectors of what the question states: the question's own vector when it is one such
+    clause, else one per clause that denies nothing (embedding costs only then) — and, with
+    ``happening``, that neither asks about a condition nor tells of the past."""
+    def kept(clause: Clause) -> bool:
+        return not denies(clause) and (clause.counts or not happening)
+    if len(parts) == 1 and kept(parts[0]):
+        return question_vector[None]
+    texts = [c.text for c in parts if kept(c) and len(c.words) >= 2]
+    if not texts:
+        return np.empty((0, len(question_vector)), dtype=np.float32)
+    return np.stack([embed(t) for t in texts])
+
+
+def denies(clause: Clause) -> bool:
+    return any(w in NEGATION for w in clause.words)
