@@ -7,10 +7,11 @@ import os
 import socket
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 from typing import Sequence
 
-from .corpus import CorpusError, load_articles
+from .corpus import CorpusError, CorpusWarning, load_articles
 from .indexer import BuildLockedError, build_index, current_version, version_path
 from .settings import Settings
 
@@ -75,8 +76,13 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _build(args: argparse.Namespace) -> int:
     settings = _settings(args)
     try:
-        report = build_index(settings.corpus_path, settings.index_dir, synonyms=args.synonyms,
-                             procs=settings.build_procs)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", CorpusWarning)
+            try:
+                report = build_index(settings.corpus_path, settings.index_dir, synonyms=args.synonyms,
+                                     procs=settings.build_procs)
+            finally:
+                _print_warnings(caught)
     except CorpusError as exc:
         print(f"error: {exc.path}:{exc.line}: {exc.reason}", file=sys.stderr)
         print("the index was not changed", file=sys.stderr)
@@ -87,6 +93,15 @@ def _build(args: argparse.Namespace) -> int:
     print(f"built {report.version}: {report.articles} articles, {report.passages} passages "
           f"in {report.seconds:.2f} s -> {settings.index_dir}")
     return 0
+
+
+def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """Corpus warnings as `file:line: warning: reason` (like the errors); others as Python shows them."""
+    for warning in caught:
+        if isinstance(warning.message, CorpusWarning):
+            print(f"{warning.message.path}:{warning.message.line}: warning: {warning.message.reason}", file=sys.stderr)
+        else:
+            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
 
 
 def _serve(args: argparse.Namespace) -> int:
