@@ -45,7 +45,7 @@ async def search_endpoint(request: Request) -> Response:
     elif results is None:
         results = await anyio.to_thread.run_sync(served.search, search)
     note_search(request, search, results)
-    return JSONResponse(results.to_dict())
+    return JSONResponse(results.to_dict(public_url=request.app.state.settings.public_url))
 
 
 def note_search(request: Request, search: SearchRequest, results: SearchResults) -> None:

@@ -13,10 +13,7 @@ from typing import Sequence
 
 from .corpus import CorpusError, CorpusWarning, load_articles
 from .indexer import BuildLockedError, build_index, current_version, version_path
-from .settings import Settings
-
-DEFAULT_BASE_URL = "http://127.0.0.1:8000"
-
+from .settings import Settings, SettingsError
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
@@ -24,7 +21,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
-    return args.run(args)
+    try:
+        return args.run(args)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,7 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--limit", type=int, default=5)
     search.add_argument("--article", help="only passages of this article slug")
     search.add_argument("--json", action="store_true", help="print the API's JSON")
-    search.add_argument("--base-url", default=DEFAULT_BASE_URL, help="prefix for this service's own links")
+    search.add_argument("--base-url", help="this service's public address, the start of its own links "
+                        "(default: $HEALTHFAQ_PUBLIC_URL, else http://HOST:PORT of `serve`)")
     search.set_defaults(run=_search)
     return parser
 
@@ -70,7 +72,8 @@ def _index_options(parser: argparse.ArgumentParser) -> None:
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env(index_dir=getattr(args, "index", None), corpus_path=getattr(args, "corpus", None),
                              host=getattr(args, "host", None), port=getattr(args, "port", None),
-                             workers=getattr(args, "workers", None), build_procs=getattr(args, "procs", None))
+                             workers=getattr(args, "workers", None), build_procs=getattr(args, "procs", None),
+                             public_url=getattr(args, "base_url", None))
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -211,25 +214,28 @@ def _search(args: argparse.Namespace) -> int:
         print(f"error: no article with slug {args.article!r}", file=sys.stderr)
         return 2
     results = search(index, SearchRequest(q=args.question, limit=args.limit, article=args.article))
-    if args.json:
-        print(json.dumps(results.to_dict(), ensure_ascii=False, indent=2))
+    if args.json:  # exactly what the API would answer with this public address
+        print(json.dumps(results.to_dict(settings.public_url), ensure_ascii=False, indent=2))
     else:
-        print(format_results(results.to_dict(), args.base_url))
+        base_url = settings.public_url or f"http://{settings.host}:{settings.port}"
+        print(format_results(results.to_dict(base_url)))
     return 0
 
 
-def format_results(results: dict, base_url: str) -> str:
-    """Plain text for support staff: care advice first, then each passage with its citation."""
+def format_results(results: dict) -> str:
+    """Plain text for support staff: care advice first, then each passage with its citation.
+
+    ``results`` is the API's JSON made with an absolute public address, so every link is whole.
+    """
     lines: list[str] = []
-    link = lambda url: url if url.startswith("http") else base_url.rstrip("/") + url  # noqa: E731
     for care in results.get("care_advice") or []:
         lines += ["SEE A DOCTOR — " + f"{care['article']['title']} › {care['section']}",
-                  textwrap.indent(care["text"], "  "), f"  {link(care['url'])}", ""]
+                  textwrap.indent(care["text"], "  "), f"  {care['url']}", ""]
     if results.get("did_you_mean"):
         lines += [f"Did you mean: {results['did_you_mean']}", ""]
     if not results["results"]:
         lines.append("No passage answers that question.")
     for rank, hit in enumerate(results["results"], start=1):
         lines += [f"{rank}. {hit['article']['title']} › {hit['section']}",
-                  textwrap.indent(hit["text"], "   "), f"   {link(hit['url'])}", ""]
+                  textwrap.indent(hit["text"], "   "), f"   {hit['url']}", ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -5,11 +5,16 @@ This is the only module that reads the environment; everything else receives a S
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
 _PREFIX = "HEALTHFAQ_"
+
+
+class SettingsError(ValueError):
+    """A setting whose value cannot work; the message names the variable and what it needs."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,16 @@ class Settings:
     build_if_missing: bool = True
     # Processes that analyse and write index segments; 0 = one per core (up to 2) for large corpora.
     build_procs: int = 0
+    # Where visitors reach this service (https://faq.example.org): the API's `url` of an article with
+    # no publisher page, "Copy with citation" and `healthfaq search` links start with it. Empty: the
+    # API and page keep relative links, the CLI prints http://HOST:PORT.
+    public_url: str = ""
+
+    def __post_init__(self) -> None:
+        if self.public_url and not re.match(r"^https?://[^/?#\s]+(/[^?#\s]*)?$", self.public_url):
+            raise SettingsError(f"HEALTHFAQ_PUBLIC_URL must be an http(s) address such as "
+                                f"https://faq.example.org, not {self.public_url!r}")
+        object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":

@@ -81,3 +81,23 @@ def test_security_headers_on_every_response(client):
         assert "script-src 'self'" in headers["content-security-policy"]
         assert headers["x-content-type-options"] == "nosniff"
         assert headers["referrer-policy"]
+
+
+def test_public_url_makes_links_to_our_own_pages_absolute(bundled_index_dir, tmp_path):
+    from starlette.testclient import TestClient
+
+    from service.app import create_app
+    from service.indexer import build_index
+    from tests.conftest import DATA, make_settings
+
+    settings = make_settings(bundled_index_dir, public_url="https://faq.example.org")
+    with TestClient(create_app(settings)) as client:
+        body = client.get("/search", params={"q": "blood in semen"}).json()
+    assert body["results"][0]["url"].startswith("https://faq.example.org/articles/semen-leakage#")
+    assert body["care_advice"][0]["url"] == "https://faq.example.org/articles/semen-leakage#when-to-see-a-doctor"
+    assert body["results"][0]["article"]["url"] is None
+    # An article with a publisher page keeps the publisher's link.
+    build_index(DATA / "medquad_sample.jsonl", tmp_path / "mq")
+    with TestClient(create_app(make_settings(tmp_path / "mq", public_url="https://faq.example.org"))) as client:
+        hit = client.get("/search", params={"q": "cancer"}).json()["results"][0]
+    assert hit["url"].startswith(hit["article"]["url"] + "#") and "faq.example.org" not in hit["url"]
