@@ -69,7 +69,9 @@ async def suggest_endpoint(request: Request) -> Response:
     suggester = suggester_for(served.index, build=False)
     if suggester is None:  # first call on this index version: build off the event loop
         suggester = await anyio.to_thread.run_sync(suggester_for, served.index)
-    suggestions = suggester.suggest(q, limit)
+    # Bounded to a few ms, but a one-letter prefix still unions hundreds of posting sets: in a
+    # worker thread, so a flood of odd suggestions never holds the event loop.
+    suggestions = await anyio.to_thread.run_sync(suggester.suggest, q, limit)
     return JSONResponse({"query": q, "suggestions": [s.to_dict() for s in suggestions]})
 
 
