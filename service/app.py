@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                                      allow_methods=["GET"], expose_headers=["X-Request-ID"]))
     # Innermost, so a refused request still gets a request id, a log line and a metric.
     middleware.append(Middleware(LoadLimitMiddleware, max_concurrency=settings.max_concurrency,
+                                 max_concurrency_per_client=settings.max_concurrency_per_client,
                                  rate_limit_per_minute=settings.rate_limit_per_minute))
     app = Starlette(
         routes=routes, middleware=middleware, lifespan=lifespan,

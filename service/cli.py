@@ -130,7 +130,8 @@ def _serve(args: argparse.Namespace) -> int:
     os.environ["HEALTHFAQ_INDEX_DIR"] = str(settings.index_dir)
     os.environ["HEALTHFAQ_CORPUS_PATH"] = str(settings.corpus_path)
     options = dict(factory=True, host=settings.host, port=settings.port, workers=settings.workers,
-                   access_log=False, log_config=_log_config(), timeout_graceful_shutdown=10)
+                   access_log=False, log_config=_log_config(), timeout_graceful_shutdown=10,
+                   timeout_keep_alive=settings.keep_alive_timeout)
     if settings.workers <= 1:
         uvicorn.run("service.app:create_app", **options)
         return 0

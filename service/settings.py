@@ -28,8 +28,13 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     # Requests a worker works on at once before answering 503 instead of queueing without bound.
     max_concurrency: int = 64
+    # Of those, how many one client address may hold (0 = a quarter): the noisiest client is shed first.
+    max_concurrency_per_client: int = 0
     # Per-client requests per minute; 0 turns the limiter off.
     rate_limit_per_minute: int = 0
+    # Seconds uvicorn keeps an idle keep-alive connection open after a response. Connections that
+    # never finish their headers (slowloris) are the reverse proxy's to time out: see README.
+    keep_alive_timeout: int = 5
     # Seconds between checks of the index pointer for a newly published version.
     reload_interval: float = 1.0
     result_cache_size: int = 1024
