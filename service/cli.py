@@ -129,9 +129,7 @@ def _serve(args: argparse.Namespace) -> int:
     # Worker processes build their own Settings from the environment: hand the flags over.
     os.environ["HEALTHFAQ_INDEX_DIR"] = str(settings.index_dir)
     os.environ["HEALTHFAQ_CORPUS_PATH"] = str(settings.corpus_path)
-    options = dict(factory=True, host=settings.host, port=settings.port, workers=settings.workers,
-                   access_log=False, log_config=_log_config(), timeout_graceful_shutdown=10,
-                   timeout_keep_alive=settings.keep_alive_timeout)
+    options = uvicorn_options(settings)
     if settings.workers <= 1:
         uvicorn.run("service.app:create_app", **options)
         return 0
@@ -143,6 +141,14 @@ def _serve(args: argparse.Namespace) -> int:
     config = uvicorn.Config("service.app:create_app", **options)
     Multiprocess(config, sockets=[_tcp_listener(settings.host, settings.port)]).run()
     return 0
+
+
+def uvicorn_options(settings: Settings) -> dict:
+    """uvicorn's configuration for `serve`: our JSON access log instead of uvicorn's (which prints
+    query strings), in-flight requests finish on SIGTERM, idle keep-alive connections are closed."""
+    return dict(factory=True, host=settings.host, port=settings.port, workers=settings.workers,
+                access_log=False, log_config=_log_config(), timeout_graceful_shutdown=10,
+                timeout_keep_alive=settings.keep_alive_timeout)
 
 
 def _tcp_listener(host: str, port: int) -> socket.socket:

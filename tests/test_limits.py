@@ -293,3 +293,33 @@ def test_a_burst_from_one_address_does_not_fail_another_clients_searches(tmp_pat
     # Refusals are counted on the route they were refused on (item 11), never as "unmatched".
     assert f'healthfaq_requests_total{{method="GET",route="/search",status="503"}} {statuses.count(503)}.0' in metrics
     assert 'route="unmatched"' not in metrics
+
+
+def test_the_keep_alive_timeout_setting_reaches_uvicorn():
+    import uvicorn
+
+    from service.cli import uvicorn_options
+    from service.settings import Settings
+
+    assert Settings.from_env({}).keep_alive_timeout == 5
+    settings = Settings.from_env({"HEALTHFAQ_KEEP_ALIVE_TIMEOUT": "2"})
+    config = uvicorn.Config("service.app:create_app", **uvicorn_options(settings))
+    assert config.timeout_keep_alive == 2
+
+
+def test_an_idle_keep_alive_connection_is_closed_by_the_server(tmp_path, bundled_index_dir):
+    """Item 12: HEALTHFAQ_KEEP_ALIVE_TIMEOUT reaches uvicorn. (A connection that never finishes
+    its headers is not timed out by uvicorn: that is the reverse proxy's job, see the README.)"""
+    server = start_server(bundled_index_dir, tmp_path, env={"HEALTHFAQ_KEEP_ALIVE_TIMEOUT": "1"})
+    host, port = server.url.rsplit("/", 1)[1].split(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=20) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: healthfaq\r\n\r\n")
+            answer = b""
+            while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+                answer += sock.recv(65536)
+            assert answer.startswith(b"HTTP/1.1 200") and b"connection: close" not in answer.lower()
+            # Now idle: the server hangs up (recv returns b"") long before the 20 s socket timeout.
+            assert sock.recv(65536) == b""
+    finally:
+        stop_server(server)
