@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     routes = [
         Route("/", pages.search_page, methods=["GET", "HEAD"]),
+        Route("/favicon.ico", pages.favicon, methods=["GET", "HEAD"]),
         Route("/search", api.search_endpoint, methods=["GET", "HEAD"]),
         Route("/suggest", api.suggest_endpoint, methods=["GET", "HEAD"]),
         Route("/articles/{slug}", pages.article_page, methods=["GET", "HEAD"]),

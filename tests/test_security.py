@@ -194,7 +194,7 @@ def test_nothing_from_the_corpus_executes_in_the_browser(servers):
             assert page.evaluate(DOM_CHECK)["imgs"] == 0
             page.goto(servers["jsonl"] + "/?q=migraine")
             page.locator("#result-0 .result-link").click()
-            page.wait_for_url(servers["jsonl"] + "/articles/evil-jsonl#migraine-script-alert-1-script")
+            page.wait_for_url(servers["jsonl"] + "/articles/evil-jsonl?q=migraine#migraine-script-alert-1-script")
             page.wait_for_timeout(300)  # time for any injected handler to have fired
             assert dialogs == []
             assert errors.messages == []
