@@ -1,6 +1,7 @@
 """JSON endpoints. Each reads the served index once and calls search.py through it."""
 from __future__ import annotations
 
+import re
 import time
 
 import anyio
@@ -47,7 +48,7 @@ async def search_endpoint(request: Request) -> Response:
     elif results is None:
         results = await anyio.to_thread.run_sync(run_search, served.index, search, cache)
     note_search(request, search, results)
-    return JSONResponse(results.to_dict())
+    return JSONResponse(results.to_dict(public_url=request.app.state.settings.public_url))
 
 
 def note_search(request: Request, search: SearchRequest, results: SearchResults) -> None:
@@ -68,8 +69,23 @@ async def suggest_endpoint(request: Request) -> Response:
     """Completions for a search box: titles, section headings and frequent phrases."""
     served = served_or_503(request)
     q, limit = suggest_params(request.query_params)
-    suggestions = served.index.suggester.suggest(q, limit)
+    suggester = served.index.suggester
+    if suggestion_may_be_slow(q):
+        suggestions = await anyio.to_thread.run_sync(suggester.suggest, q, limit)
+    else:
+        suggestions = suggester.suggest(q, limit)
     return JSONResponse({"query": q, "suggestions": [s.to_dict() for s in suggestions]})
+
+
+# A suggestion for a word or two of two letters or more costs well under a millisecond even on
+# MedQuAD (~30,000 passages), less than a hop to a worker thread. A one-letter word stands for
+# hundreds of indexed words, and many words add up: bounded to a few ms, but off the loop.
+_ONE_LETTER_WORD = re.compile(r"(?<!\w)\w(?!\w)")
+INLINE_SUGGEST_WORDS = 3
+
+
+def suggestion_may_be_slow(q: str) -> bool:
+    return len(q.split()) > INLINE_SUGGEST_WORDS or _ONE_LETTER_WORD.search(q) is not None
 
 
 async def healthz(request: Request) -> Response:

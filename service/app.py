@@ -11,12 +11,12 @@ import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from . import api, pages
 from .cache import ResultCache
+from .cors import CorsMiddleware
 from .errors import ApiError, handle_api_error, handle_http_exception, handle_unexpected
 from .gaps import GapsLog
 from .limits import LoadLimitMiddleware
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     routes = [
         Route("/", pages.search_page, methods=["GET", "HEAD"]),
+        Route("/favicon.ico", pages.favicon, methods=["GET", "HEAD"]),
         Route("/search", api.search_endpoint, methods=["GET", "HEAD"]),
         Route("/suggest", api.suggest_endpoint, methods=["GET", "HEAD"]),
         Route("/articles/{slug}", pages.article_page, methods=["GET", "HEAD"]),
@@ -65,10 +66,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     if settings.cors_origins:
         # Only the listed sites may call the API from their pages (the embeddable search box);
         # with none listed no CORS header is sent and browsers keep other origins out.
-        middleware.append(Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+        middleware.append(Middleware(CorsMiddleware, allow_origins=list(settings.cors_origins),
                                      allow_methods=["GET"], expose_headers=["X-Request-ID"]))
     # Innermost, so a refused request still gets a request id, a log line and a metric.
     middleware.append(Middleware(LoadLimitMiddleware, max_concurrency=settings.max_concurrency,
+                                 max_concurrency_per_client=settings.max_concurrency_per_client,
                                  rate_limit_per_minute=settings.rate_limit_per_minute))
     app = Starlette(
         routes=routes, middleware=middleware, lifespan=lifespan,

@@ -7,15 +7,13 @@ import os
 import socket
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 from typing import Sequence
 
-from .corpus import CorpusError, load_articles
 from . import version as V
-from .settings import Settings
-
-DEFAULT_BASE_URL = "http://127.0.0.1:8000"
-
+from .corpus import CorpusError, CorpusWarning, load_articles
+from .settings import Settings, SettingsError
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
@@ -23,7 +21,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
-    return args.run(args)
+    try:
+        return args.run(args)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,7 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--limit", type=int, default=5)
     search.add_argument("--article", help="only passages of this article slug")
     search.add_argument("--json", action="store_true", help="print the API's JSON")
-    search.add_argument("--base-url", default=DEFAULT_BASE_URL, help="prefix for this service's own links")
+    search.add_argument("--base-url", help="this service's public address, the start of its own links "
+                        "(default: $HEALTHFAQ_PUBLIC_URL, else http://HOST:PORT of `serve`)")
     _model_option(search)
     search.set_defaults(run=_search)
     return parser
@@ -77,7 +80,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env(index_dir=getattr(args, "index", None), corpus_path=getattr(args, "corpus", None),
                              host=getattr(args, "host", None), port=getattr(args, "port", None),
                              workers=getattr(args, "workers", None), build_procs=getattr(args, "procs", None),
-                             embedding_model=getattr(args, "model", None))
+                             embedding_model=getattr(args, "model", None),
+                             public_url=getattr(args, "base_url", None))
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -89,8 +93,13 @@ def _build(args: argparse.Namespace) -> int:
     if encoder is None:
         print("warning: no sentence-embedding model: building a lexical-only index", file=sys.stderr)
     try:
-        report = build_index(settings.corpus_path, settings.index_dir, synonyms=args.synonyms,
-                             procs=settings.build_procs, encoder=encoder)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", CorpusWarning)
+            try:
+                report = build_index(settings.corpus_path, settings.index_dir, synonyms=args.synonyms,
+                                     procs=settings.build_procs, encoder=encoder)
+            finally:
+                _print_warnings(caught)
     except CorpusError as exc:
         print(f"error: {exc.path}:{exc.line}: {exc.reason}", file=sys.stderr)
         print("the index was not changed", file=sys.stderr)
@@ -101,6 +110,15 @@ def _build(args: argparse.Namespace) -> int:
     print(f"built {report.version}: {report.articles} articles, {report.passages} passages "
           f"in {report.seconds:.2f} s -> {settings.index_dir}")
     return 0
+
+
+def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """Corpus warnings as `file:line: warning: reason` (like the errors); others as Python shows them."""
+    for warning in caught:
+        if isinstance(warning.message, CorpusWarning):
+            print(f"{warning.message.path}:{warning.message.line}: warning: {warning.message.reason}", file=sys.stderr)
+        else:
+            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -125,8 +143,7 @@ def _serve(args: argparse.Namespace) -> int:
     # Worker processes build their own Settings from the environment: hand the flags over.
     os.environ["HEALTHFAQ_INDEX_DIR"] = str(settings.index_dir)
     os.environ["HEALTHFAQ_CORPUS_PATH"] = str(settings.corpus_path)
-    options = dict(factory=True, host=settings.host, port=settings.port, workers=settings.workers,
-                   access_log=False, log_config=_log_config(), timeout_graceful_shutdown=10)
+    options = uvicorn_options(settings)
     if settings.workers <= 1:
         uvicorn.run("service.app:create_app", **options)
         return 0
@@ -138,6 +155,14 @@ def _serve(args: argparse.Namespace) -> int:
     config = uvicorn.Config("service.app:create_app", **options)
     Multiprocess(config, sockets=[_tcp_listener(settings.host, settings.port)]).run()
     return 0
+
+
+def uvicorn_options(settings: Settings) -> dict:
+    """uvicorn's configuration for `serve`: our JSON access log instead of uvicorn's (which prints
+    query strings), in-flight requests finish on SIGTERM, idle keep-alive connections are closed."""
+    return dict(factory=True, host=settings.host, port=settings.port, workers=settings.workers,
+                access_log=False, log_config=_log_config(), timeout_graceful_shutdown=10,
+                timeout_keep_alive=settings.keep_alive_timeout)
 
 
 def _tcp_listener(host: str, port: int) -> socket.socket:
@@ -210,25 +235,28 @@ def _search(args: argparse.Namespace) -> int:
         print(f"error: no article with slug {args.article!r}", file=sys.stderr)
         return 2
     results = search(index, SearchRequest(q=args.question, limit=args.limit, article=args.article))
-    if args.json:
-        print(json.dumps(results.to_dict(), ensure_ascii=False, indent=2))
+    if args.json:  # exactly what the API would answer with this public address
+        print(json.dumps(results.to_dict(settings.public_url), ensure_ascii=False, indent=2))
     else:
-        print(format_results(results.to_dict(), args.base_url))
+        base_url = settings.public_url or f"http://{settings.host}:{settings.port}"
+        print(format_results(results.to_dict(base_url)))
     return 0
 
 
-def format_results(results: dict, base_url: str) -> str:
-    """Plain text for support staff: care advice first, then each passage with its citation."""
+def format_results(results: dict) -> str:
+    """Plain text for support staff: care advice first, then each passage with its citation.
+
+    ``results`` is the API's JSON made with an absolute public address, so every link is whole.
+    """
     lines: list[str] = []
-    link = lambda url: url if url.startswith("http") else base_url.rstrip("/") + url  # noqa: E731
     for care in results.get("care_advice") or []:
         lines += ["SEE A DOCTOR — " + f"{care['article']['title']} › {care['section']}",
-                  textwrap.indent(care["text"], "  "), f"  {link(care['url'])}", ""]
+                  textwrap.indent(care["text"], "  "), f"  {care['url']}", ""]
     if results.get("did_you_mean"):
         lines += [f"Did you mean: {results['did_you_mean']}", ""]
     if not results["results"]:
         lines.append("No passage answers that question.")
     for rank, hit in enumerate(results["results"], start=1):
         lines += [f"{rank}. {hit['article']['title']} › {hit['section']}",
-                  textwrap.indent(hit["text"], "   "), f"   {link(hit['url'])}", ""]
+                  textwrap.indent(hit["text"], "   "), f"   {hit['url']}", ""]
     return "\n".join(lines).rstrip() + "\n"

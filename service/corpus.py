@@ -2,12 +2,15 @@
 
 Knows nothing of Whoosh. Every problem is raised as a CorpusError naming the file, the line and
 the reason, so an editor can fix it without reading code; a bad article never reaches an index.
+What is probably a mistake but harmless to index (a scraped "Read more" link label) is a
+CorpusWarning instead, issued through Python's ``warnings`` so the build still succeeds.
 """
 from __future__ import annotations
 
 import json
 import re
 import unicodedata
+import warnings
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -19,6 +22,19 @@ KINDS = ("article", "summary")
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _HEADING = re.compile(r"^(#{2,3})\s+(.+?)\s*#*\s*$")
 _ITEM = re.compile(r"^\s*(?:[-*•])\s+(.*)$")
+# Link labels of the publisher's site scraped along with a teaser ("… (pre-umbilical). Read more.
+# What causes …"): a label ends its sentence, so it is followed by a capital, an arrow or the end of
+# the line; "to learn more about it" is a sentence and is left alone.
+_LINK_LABEL = re.compile(r"(?i:\b(read more|continue reading|learn more|click here|see more))"
+                         r"\s*(?:\.{1,3}|…|»|›|→|>)?(?=\s+[A-Z]|\s*$)")
+
+
+class CorpusWarning(UserWarning):
+    """A corpus file that can be indexed but probably holds something that is not the publisher's text."""
+
+    def __init__(self, path: Path | str, line: int, reason: str) -> None:
+        self.path, self.line, self.reason = str(path), line, reason
+        super().__init__(f"{path}:{line}: {reason}")
 
 
 class CorpusError(Exception):
@@ -72,9 +88,7 @@ def _read_markdown(path: Path) -> Article:
         raise CorpusError(path, 1, f"not UTF-8 text ({exc.reason})") from None
     lines = raw.replace("\r\n", "\n").split("\n")
     meta, body_start = _front_matter(path, lines)
-    title = meta.get("title")
-    if not isinstance(title, str) or not title.strip():
-        raise CorpusError(path, _key_line(lines, "title"), "missing or empty 'title' in front matter")
+    title = _title(path, lines, meta)
     slug = meta.get("slug")
     if not isinstance(slug, str) or not _SLUG.match(slug):
         raise CorpusError(path, _key_line(lines, "slug"),
@@ -92,8 +106,40 @@ def _read_markdown(path: Path) -> Article:
     for anchor in care:
         if anchor not in anchors:
             raise CorpusError(path, _key_line(lines, "care_sections"), f"care section {anchor!r} is not a section anchor")
+    _warn_about_link_labels(path, lines, body_start)
     return Article(slug=slug, title=title.strip(), kind=kind, url=url, sections=sections,
                    source=meta.get("source"), care_sections=care)
+
+
+def _title(path: Path, lines: list[str], meta: dict) -> str:
+    """The front matter's title, or an error that says what is wrong with it."""
+    title = meta.get("title")
+    line = _key_line(lines, "title")
+    if title is None:
+        raise CorpusError(path, line, "missing or empty 'title' in front matter")
+    if not isinstance(title, str):
+        # YAML reads `title: 12345` as a number and `title: 2024-01-31` as a date.
+        raise CorpusError(path, line, f"'title' must be text, not {_kind_of(title)} ({title!r}); "
+                                      "put it in quotes if that is really the title")
+    if not title.strip():
+        raise CorpusError(path, line, "missing or empty 'title' in front matter")
+    return title
+
+
+def _kind_of(value: object) -> str:
+    """What a value that should have been text is, in an editor's words (bool before int: a bool is one)."""
+    kinds = {bool: "true/false", int: "a number", float: "a number", list: "a list", dict: "a mapping"}
+    return next((name for kind, name in kinds.items() if isinstance(value, kind)),
+                "a date" if hasattr(value, "isoformat") else type(value).__name__)
+
+
+def _warn_about_link_labels(path: Path, lines: list[str], body_start: int) -> None:
+    """Warn about link labels of the scraped site ("Read more"): page furniture, not article text."""
+    for number in range(body_start, len(lines)):
+        for found in _LINK_LABEL.finditer(lines[number]):
+            warnings.warn(CorpusWarning(path, number + 1,
+                                        f"{found.group(0).strip()!r} looks like a link label of the scraped page "
+                                        "(site chrome, not the publisher's text); remove it"), stacklevel=2)
 
 
 def _front_matter(path: Path, lines: list[str]) -> tuple[dict, int]:
@@ -243,8 +289,10 @@ def _jsonl_article(path: Path, number: int, line: str) -> Article:
     if title is None or title == "":
         # Real data sets have untitled records (14 in MedQuAD); the id is an honest stand-in.
         title = slug
-    if not isinstance(title, str) or not title.strip():
-        raise CorpusError(path, number, "'title' must be a non-empty string")
+    if not isinstance(title, str):
+        raise CorpusError(path, number, f"'title' must be text, not {_kind_of(title)}")
+    if not title.strip():
+        raise CorpusError(path, number, "'title' must not be blank")
     if not isinstance(text, str) or not text.strip():
         raise CorpusError(path, number, "missing or empty 'text'")
     url = record.get("url") or None

@@ -1,7 +1,6 @@
 """The sentence encoder: text → unit-length vector, with all-MiniLM-L6-v2 on ONNX Runtime.
 
-Why onnxruntime + tokenizers directly and not fastembed (0.9.1 was measured, see the report of
-issue 11): both run offline from a local folder and neither needs torch, but
+Why onnxruntime + tokenizers directly and not fastembed (0.9.1 was measured): both run offline from a local folder and neither needs torch, but
 - fastembed takes its truncation length from tokenizer_config.json (512 for this model: neither the
   128 tokens the model was trained on nor sentence-transformers' 256); changing it, or using one
   length for passages and another for questions, means reaching into its private tokenizer or
@@ -16,7 +15,7 @@ issue 11): both run offline from a local folder and neither needs torch, but
 The vectors are sentence-transformers' own: mean of ``last_hidden_state`` over the positions whose
 attention mask is 1, then L2-normalised. A model folder holds ``tokenizer.json`` and
 ``model_qint8.onnx`` and/or ``model.onnx``; when both are there the int8 one is used (4× smaller,
-~3× faster per question and no worse in the issue-11 measurements). The shipped default lives in
+~3× faster per question and no worse in our MedQuAD measurements). The shipped default lives in
 ``service/data/all-MiniLM-L6-v2-int8`` (see its README for source, licence and checksums).
 
 One passage per model run, ``threads`` runs at a time — not batches of 32 on a multi-threaded
@@ -30,7 +29,7 @@ that embeds three edited passages gives them the vectors a cold build would). An
 prints both on every run).
 
 Lengths: passages are cut at 128 tokens, the length the model was trained with (and the better
-retrieval in issue 11's measurements). Questions are cut at 256 tokens, sentence-transformers'
+retrieval on MedQuAD). Questions are cut at 256 tokens, sentence-transformers'
 default for this model: a consumer message often states its actual question after a paragraph of
 context, and the API admits 2,000 characters (~450 tokens). The cap bounds the cost of the longest
 question at about 2.4× that of the same question cut at 128 (scripts/embed_bench.py); typical

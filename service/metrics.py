@@ -15,7 +15,7 @@ from typing import Iterator
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, ProcessCollector
 from prometheus_client import generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
@@ -56,7 +56,10 @@ class _IndexCollector(Collector):
     def __init__(self, holder: IndexHolder) -> None:
         self.holder = holder
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        yield CounterMetricFamily("healthfaq_index_open_failures",
+                                  "Published index versions this worker could not open (each counted once)",
+                                  value=self.holder.open_failures)
         served = self.holder.served
         info = GaugeMetricFamily("healthfaq_index_info", "The index version in service (value 1) and its status",
                                  labels=["version", "status"])

@@ -70,7 +70,7 @@ class Hit:
     score: float
     snippet: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self, public_url: str = "") -> dict:
         p = self.passage
         return {
             "id": p.id,
@@ -79,7 +79,7 @@ class Hit:
             "text": p.text,
             "snippet": self.snippet,
             "score": round(self.score, 4),
-            "url": p.url,
+            "url": public_url + p.url if p.url.startswith("/") else p.url,
         }
 
 
@@ -87,10 +87,10 @@ class Hit:
 class CareAdvice:
     passage: Passage
 
-    def to_dict(self) -> dict:
+    def to_dict(self, public_url: str = "") -> dict:
         p = self.passage
         return {"id": p.id, "article": p.article.to_dict(), "section": p.section,
-                "text": p.text, "url": p.url}
+                "text": p.text, "url": public_url + p.url if p.url.startswith("/") else p.url}
 
 
 @dataclass(frozen=True)
@@ -102,12 +102,14 @@ class SearchResults:
     did_you_mean: str | None = None
     care_advice: tuple[CareAdvice, ...] = field(default=())
 
-    def to_dict(self) -> dict:
+    def to_dict(self, public_url: str = "") -> dict:
+        """The API's JSON. With ``public_url`` (the service's public address, no trailing slash) the
+        links to this service's own article pages are absolute, so they work wherever they are pasted."""
         return {
             "query": self.query,
             "total": self.total,
-            "results": [h.to_dict() for h in self.hits],
+            "results": [h.to_dict(public_url) for h in self.hits],
             "took_ms": round(self.took_ms, 3),
             "did_you_mean": self.did_you_mean,
-            "care_advice": [c.to_dict() for c in self.care_advice] or None,
+            "care_advice": [c.to_dict(public_url) for c in self.care_advice] or None,
         }

@@ -11,10 +11,41 @@ _ERROR = {"$ref": "#/components/schemas/Error"}
 
 
 def _error_responses(*statuses: int) -> dict:
-    text = {400: "Invalid parameter", 404: "Not found", 429: "Too many requests",
+    text = {400: "Invalid parameter", 404: "Not found", 429: "Too many questions from this address",
             503: "Index not ready or server busy"}
     return {str(s): {"description": text[s], "content": {"application/json": {"schema": _ERROR}}}
             for s in statuses}
+
+
+_REQUEST_ID = {"$ref": "#/components/headers/X-Request-ID"}
+_RETRY_AFTER = {"$ref": "#/components/headers/Retry-After"}
+_METHOD_NOT_ALLOWED = {"description": "Any method other than GET and HEAD",
+                       "headers": {"Allow": {"schema": {"type": "string"}, "description": "GET, HEAD"}},
+                       "content": {"application/json": {"schema": _ERROR}}}
+
+
+def _as_served(paths: dict) -> dict:
+    """What the server does on every path, stated once: each GET also answers HEAD (the same
+    status and headers, no body), any other method is 405, every response carries X-Request-ID,
+    and a 429 or 503 says when to try again."""
+    out = {}
+    for path, item in paths.items():
+        get = dict(item["get"])
+        get["responses"] = {status: _with_headers(status, response)
+                            for status, response in {**get["responses"], "405": _METHOD_NOT_ALLOWED}.items()}
+        head = {"operationId": get["operationId"] + "_head", "summary": "Headers only: as GET, without a body",
+                "parameters": get.get("parameters", []),
+                "responses": {status: {k: v for k, v in response.items() if k != "content"}
+                              for status, response in get["responses"].items()}}
+        out[path] = {"get": get, "head": head}
+    return out
+
+
+def _with_headers(status: str, response: dict) -> dict:
+    headers = {**response.get("headers", {}), "X-Request-ID": _REQUEST_ID}
+    if status in ("429", "503"):
+        headers["Retry-After"] = _RETRY_AFTER
+    return {**response, "headers": headers}
 
 
 _ARTICLE = {"type": "object", "required": ["slug", "title", "url"], "properties": {
@@ -62,16 +93,24 @@ def _param(name: str, schema: dict, description: str, required: bool = False) ->
     return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
 
 
+# A question must hold something other than spaces: "   " is refused as missing.
+NOT_BLANK = r"\S"
+_INTEGER = "; decimal digits (leading zeros and surrounding spaces are ignored)"
+_BOOLEAN = "; true or false (1/0, yes/no and on/off are accepted too, in any letter case)"
+PARAMETER_RULES = ("Query parameters: an empty value (limit=) is the same as leaving the parameter out; a "
+                   "parameter given more than once counts with its last value; unknown parameters are ignored.")
+
 SEARCH_PARAMETERS = [
-    _param("q", {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS},
-           "The question, free text (any characters are treated as text)", required=True),
+    _param("q", {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS, "pattern": NOT_BLANK},
+           "The question, free text (any characters are treated as text); it must contain a character "
+           "other than white space", required=True),
     _param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-           "Results per page"),
+           "Results per page" + _INTEGER),
     _param("offset", {"type": "integer", "minimum": 0, "maximum": MAX_WINDOW - 1, "default": 0},
-           f"Results to skip; offset + limit may not exceed {MAX_WINDOW}"),
+           f"Results to skip; offset + limit may not exceed {MAX_WINDOW}" + _INTEGER),
     _param("article", {"type": "string"}, "Only passages of the article with this slug"),
     _param("prefix", {"type": "boolean", "default": False},
-           "Treat the last word as a prefix (what a search box sends while typing)"),
+           "Treat the last word as a prefix (what a search box sends while typing)" + _BOOLEAN),
 ]
 
 
@@ -81,8 +120,9 @@ def openapi_document() -> dict:
         "openapi": "3.1.0",
         "info": {"title": "Health FAQ search", "version": "1.0.0",
                  "description": "Passages of the publisher's health articles for a free-text question. "
-                                "Every answer links back to the article section it came from."},
-        "paths": {
+                                "Every answer links back to the article section it came from. "
+                                + PARAMETER_RULES},
+        "paths": _as_served({
             "/search": {"get": {
                 "operationId": "search", "summary": "Best passages for a question",
                 "parameters": SEARCH_PARAMETERS,
@@ -96,10 +136,12 @@ def openapi_document() -> dict:
                                "unless followed by a space. Words may carry a typo. Cheap enough for every "
                                "keystroke.",
                 "parameters": [
-                    _param("q", {"type": "string", "minLength": 1, "maxLength": MAX_SUGGEST_CHARS},
-                           "What has been typed so far", required=True),
+                    _param("q", {"type": "string", "minLength": 1, "maxLength": MAX_SUGGEST_CHARS,
+                                 "pattern": NOT_BLANK},
+                           "What has been typed so far; it must contain a character other than white space",
+                           required=True),
                     _param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_SUGGESTIONS,
-                                     "default": DEFAULT_SUGGESTIONS}, "Most suggestions to return")],
+                                     "default": DEFAULT_SUGGESTIONS}, "Most suggestions to return" + _INTEGER)],
                 "responses": {"200": {"description": "Suggestions, best first",
                                       "content": {"application/json": {"schema": _SUGGESTIONS}}},
                               **_error_responses(400, 429, 503)}}},
@@ -126,8 +168,14 @@ def openapi_document() -> dict:
                                "age. Each uvicorn worker counts its own requests.",
                 "responses": {"200": {"description": "Prometheus text format",
                                       "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
-        },
-        "components": {"schemas": {"Error": {
+        }),
+        "components": {
+            "headers": {
+                "X-Request-ID": {"description": "This request's id: also in the error body and the server log",
+                                 "schema": {"type": "string"}},
+                "Retry-After": {"description": "Seconds to wait before trying again",
+                                "schema": {"type": "integer", "minimum": 1}}},
+            "schemas": {"Error": {
             "type": "object", "required": ["error"], "properties": {"error": {
                 "type": "object", "required": ["code", "message"], "properties": {
                     "code": {"type": "string"}, "message": {"type": "string"},

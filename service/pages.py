@@ -5,16 +5,18 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from urllib.parse import quote
+
 import anyio
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 from starlette.templating import Jinja2Templates
 
 from .api import note_search, served_or_503
 from .errors import ApiError
 from .models import Passage
-from .params import search_request
+from .params import MAX_QUERY_CHARS, search_request
 from .search import search as run_search
 
 TEMPLATES = Jinja2Templates(env=Environment(
@@ -34,7 +36,19 @@ def safe_link(url: str | None, slug: str) -> str:
     return f"/articles/{slug}" + (f"#{fragment}" if fragment else "")
 
 
+def with_question(url: str, q: str) -> str:
+    """A link to one of our article pages that carries the question (``?q=``), so the page's
+    "back" link returns to these results. Other sites' links never get it: the question is health
+    data and stays with this service."""
+    if not url.startswith("/articles/") or not q.strip():
+        return url
+    path, hash_mark, fragment = url.partition("#")
+    return f"{path}?q={quote(q, safe='')}{hash_mark}{fragment}"
+
+
 TEMPLATES.env.filters["safe_link"] = safe_link
+TEMPLATES.env.filters["with_question"] = with_question
+ICON = Path(__file__).parent / "static" / "favicon.svg"
 
 
 @dataclass(frozen=True)
@@ -53,7 +67,8 @@ class SectionView:
 async def search_page(request: Request) -> Response:
     """Server-rendered results: works without JavaScript, and every search has a URL."""
     context: dict = {"q": request.query_params.get("q", ""), "results": None, "error": None,
-                     "offset": 0, "next_offset": None}
+                     "offset": 0, "next_offset": None, "past_the_end": False,
+                     "public_url": request.app.state.settings.public_url}
     if context["q"].strip():
         served = served_or_503(request)
         try:
@@ -69,6 +84,8 @@ async def search_page(request: Request) -> Response:
         context["offset"] = search.offset
         shown = search.offset + len(results["results"])
         context["next_offset"] = shown if shown < results["total"] else None
+        # A page past the last result (an old link, a hand-edited offset) says so, never "showing from 11".
+        context["past_the_end"] = not results["results"] and results["total"] > 0
     return TEMPLATES.TemplateResponse(request, "search.html", context)
 
 
@@ -80,7 +97,14 @@ async def article_page(request: Request) -> Response:
         raise ApiError(404, "unknown_article", f"no article with slug {slug!r}")
     start, end = served.index.article_rows.get(slug, (0, 0))
     sections = article_sections(served.index.passages[start:end])
-    return TEMPLATES.TemplateResponse(request, "article.html", {"article": meta, "sections": sections})
+    q = request.query_params.get("q", "")  # the question that led here: "back" returns to its results
+    q = q if q.strip() and len(q) <= MAX_QUERY_CHARS else ""
+    return TEMPLATES.TemplateResponse(request, "article.html", {"article": meta, "sections": sections, "q": q})
+
+
+async def favicon(request: Request) -> Response:
+    """Browsers ask for /favicon.ico wherever no icon is declared (a JSON answer opened in a tab)."""
+    return FileResponse(ICON, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
 
 
 def article_sections(passages: list[Passage]) -> list[SectionView]:

@@ -49,6 +49,10 @@ class IndexHolder:
         self.status = "starting"
         self.problem: str | None = None
         self._release_pending = False
+        # A published version that failed to open is logged and counted once, not at every check:
+        # versions never change once published, and a fix is published as a new version.
+        self._failed_version: str | None = None
+        self.open_failures = 0
         self._encoder: Encoder | None = None
         self._encoder_loaded = False
 
@@ -76,11 +80,15 @@ class IndexHolder:
                 return False
             if served is not None and served.index.version == wanted:
                 return False
+            if wanted == self._failed_version:
+                return False
             try:
                 self._swap(open_version(V.version_path(self.index_dir, wanted), self._model()))
                 self.status, self.problem = "ok", None
                 return True
             except IndexUnavailable as exc:
+                self._failed_version = wanted
+                self.open_failures += 1
                 log.error("index version %s cannot be served: %s", wanted, exc)
                 # /healthz is public: name the version, keep file paths and errors for the log.
                 self.problem = f"index version {wanted} cannot be opened; see the server log"

@@ -5,11 +5,16 @@ This is the only module that reads the environment; everything else receives a S
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping
 
 _PREFIX = "HEALTHFAQ_"
+
+
+class SettingsError(ValueError):
+    """A setting whose value cannot work; the message names the variable and what it needs."""
 
 
 @dataclass(frozen=True)
@@ -23,8 +28,13 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     # Requests a worker works on at once before answering 503 instead of queueing without bound.
     max_concurrency: int = 64
+    # Of those, how many one client address may hold (0 = a quarter): the noisiest client is shed first.
+    max_concurrency_per_client: int = 0
     # Per-client requests per minute; 0 turns the limiter off.
     rate_limit_per_minute: int = 0
+    # Seconds uvicorn keeps an idle keep-alive connection open after a response. Connections that
+    # never finish their headers (slowloris) are the reverse proxy's to time out: see README.
+    keep_alive_timeout: int = 5
     # Seconds between checks of the index pointer for a newly published version.
     reload_interval: float = 1.0
     result_cache_size: int = 1024
@@ -37,6 +47,16 @@ class Settings:
     build_procs: int = 0
     # The sentence-embedding model folder; "" = the one shipped with the package, "none" = lexical only.
     embedding_model: str = ""
+    # Where visitors reach this service (https://faq.example.org): the API's `url` of an article with
+    # no publisher page, "Copy with citation" and `healthfaq search` links start with it. Empty: the
+    # API and page keep relative links, the CLI prints http://HOST:PORT.
+    public_url: str = ""
+
+    def __post_init__(self) -> None:
+        if self.public_url and not re.match(r"^https?://[^/?#\s]+(/[^?#\s]*)?$", self.public_url):
+            raise SettingsError(f"HEALTHFAQ_PUBLIC_URL must be an http(s) address such as "
+                                f"https://faq.example.org, not {self.public_url!r}")
+        object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":

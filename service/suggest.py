@@ -13,7 +13,7 @@ import re
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Iterable, Iterator, Mapping
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -65,26 +65,51 @@ class _Candidate:
 class Suggester:
     """Suggestions of one index version; built once, then read-only and safe to share."""
 
+    # Bounds on one request's work, whatever is typed: the last few distinct words are matched (a
+    # word typed a hundred times is one word; a box's suggestions never need more), and the indexed
+    # words standing for them share one budget of expansions.
+    MAX_WORDS = 5
+    MAX_REQUEST_EXPANSIONS = MAX_EXPANSIONS
+
     def __init__(self, articles: Mapping[str, dict], passages: Iterable[Passage]) -> None:
-        self._candidates = _titles_and_sections(articles) + _phrases(passages)
+        # The order among equally good matches never changes: titles, headings, then phrases by
+        # how many passages use them; shorter first. Candidates are numbered in that order, so
+        # ranking a match sorts plain numbers.
+        self._candidates = sorted(_titles_and_sections(articles) + _phrases(passages), key=_static_key)
         postings: dict[str, set[int]] = defaultdict(set)
+        starting: dict[str, set[int]] = defaultdict(set)  # candidates whose first word it is
         for at, candidate in enumerate(self._candidates):
             for word in candidate.words:
                 postings[word].add(at)
+            if candidate.words:
+                starting[candidate.words[0]].add(at)
         self._postings = dict(postings)
+        self._starting = dict(starting)
         self._vocab = sorted(postings)
+        # A one- or two-letter prefix stands for thousands of words: its most used ones, ready.
+        short: dict[str, list[str]] = defaultdict(list)
+        for word in sorted(self._vocab, key=lambda w: -len(postings[w])):
+            for head in {word[:1], word[:2]}:
+                if len(short[head]) < self.MAX_REQUEST_EXPANSIONS:
+                    short[head].append(word)
+        self._short_prefixes = dict(short)
         # Words cut to each length: a typo in a prefix is found among prefixes of that length.
         cut: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for word in self._vocab:
             for length in range(4, len(word) + 1):
                 cut[length][word[:length]].append(word)
         self._cut = {length: dict(heads) for length, heads in cut.items()}
-        # The order among equally good matches never changes: titles, headings, then phrases by
-        # how many passages use them; shorter first. Kept as one number per candidate.
-        order = sorted(range(len(self._candidates)), key=lambda at: _static_key(self._candidates[at]))
-        self._order = [0] * len(order)
-        for position, at in enumerate(order):
-            self._order[at] = position
+        # Typo candidates share the typed word's first letter (as in spelling.py): rapidfuzz holds
+        # the GIL while it scans, so it scans one letter's words, not the whole vocabulary.
+        by_initial: dict[str, list[str]] = defaultdict(list)
+        for word in self._vocab:
+            by_initial[word[0]].append(word)
+        self._by_initial = dict(by_initial)
+        heads_by_initial: dict[tuple[int, str], list[str]] = defaultdict(list)
+        for length, heads in self._cut.items():
+            for head in heads:
+                heads_by_initial[length, head[0]].append(head)
+        self._heads_by_initial = dict(heads_by_initial)
 
     def suggest(self, q: str, limit: int = DEFAULT_SUGGESTIONS) -> list[Suggestion]:
         """Up to ``limit`` suggestions for what is typed so far, best first; [] when nothing fits."""
@@ -93,31 +118,21 @@ class Suggester:
             return []
         # While a word is being typed it is a prefix; after a space or punctuation it is whole.
         prefix = typed.pop() if q[-1:].isalnum() else None
-        wanted = [w for w in typed if w not in STOP] or typed
-        matches = [self._whole_word(w) for w in wanted]
+        wanted = self._bounded_words(typed, prefix)
+        budget = self.MAX_REQUEST_EXPANSIONS // (len(wanted) + (prefix is not None))
+        matches = [self._whole_word(w, budget) for w in wanted]
         if prefix is not None:
-            matches.append(self._prefix(prefix))
-        sets = [(self._union(exact), self._union(exact | near)) for exact, near in matches]
-        found = set.intersection(*(either for _, either in sets))
-        leading = matches[0][0] | matches[0][1]
-        candidates, order = self._candidates, self._order
-        exact_everywhere = set.intersection(*(exact for exact, _ in sets))
-
-        def rank(at: int) -> tuple[bool, bool, int]:
-            words = candidates[at].words
-            return (at not in exact_everywhere,  # a typo was needed
-                    not words or words[0] not in leading,  # the match is not at the start
-                    order[at])
-
-        # Duplicates (a heading that is also a phrase) are dropped below, so take some spare.
-        best = heapq.nsmallest(limit * 3, found, key=rank)
-        if len(best) < len(found) and len({candidates[at].suggestion.text.lower() for at in best}) < limit:
-            best = sorted(found, key=rank)
+            matches.append(self._prefix(prefix, budget))
+        exact_sets = [self._union(self._postings, exact) for exact, _ in matches]
+        found = set.intersection(*(found | self._union(self._postings, near)
+                                   for found, (_, near) in zip(exact_sets, matches)))
+        exact_everywhere = set.intersection(*exact_sets)
+        at_start = self._union(self._starting, matches[0][0] | matches[0][1])
         seen: set[str] = set()
         out: list[Suggestion] = []
-        for at in best:
-            suggestion = candidates[at].suggestion
-            key = " ".join(suggestion.text.lower().split())
+        for at in self._ranked(found, exact_everywhere, at_start):
+            suggestion = self._candidates[at].suggestion
+            key = " ".join(suggestion.text.lower().split())  # a heading that is also a phrase, once
             if key not in seen:
                 seen.add(key)
                 out.append(suggestion)
@@ -125,44 +140,60 @@ class Suggester:
                     break
         return out
 
-    def _whole_word(self, word: str) -> tuple[set[str], set[str]]:
+    @staticmethod
+    def _ranked(found: set[int], exact_everywhere: set[int], at_start: set[int]) -> Iterator[int]:
+        """Matches best first: no typo needed before a typo; matching at the start before matching
+        further in; then the static order (the candidate's number). Lazily, bucket by bucket."""
+        for group in (exact_everywhere, found - exact_everywhere):
+            yield from sorted(group & at_start)
+            yield from sorted(group - at_start)
+
+    def _bounded_words(self, typed: list[str], prefix: str | None) -> list[str]:
+        """The whole words to match: content words (stop words only if nothing else was typed),
+        each once, not the word being typed (its prefix match covers it), the last few only."""
+        wanted = [w for w in typed if w not in STOP] or typed
+        wanted = [w for w in dict.fromkeys(wanted) if w != prefix]
+        keep = self.MAX_WORDS - (prefix is not None)
+        return wanted[-keep:] if keep > 0 else []
+
+    def _whole_word(self, word: str, budget: int) -> tuple[set[str], set[str]]:
         """Indexed words this typed word begins, and words within its typo distance."""
-        exact = set(self._words_from(word))
+        exact = set(self._words_from(word, budget))
         near: set[str] = set()
         limit = max_distance(word)
         if limit and word.isalpha():
-            near = {w for w, _, _ in process.extract(word, self._vocab, scorer=OSA.distance,
-                                                     score_cutoff=limit, limit=MAX_EXPANSIONS)}
+            near = {w for w, _, _ in process.extract(word, self._by_initial.get(word[0], ()), scorer=OSA.distance,
+                                                     score_cutoff=limit, limit=budget)}
         return exact, near - exact
 
-    def _prefix(self, prefix: str) -> tuple[set[str], set[str]]:
+    def _prefix(self, prefix: str, budget: int) -> tuple[set[str], set[str]]:
         """Words starting with the prefix, and words whose start is within its typo distance."""
-        exact = set(self._words_from(prefix))
+        exact = set(self._words_from(prefix, budget))
         near: set[str] = set()
         limit = max_distance(prefix)
         heads = self._cut.get(len(prefix))
         if limit and heads and prefix.isalpha():
-            close = process.extract(prefix, list(heads), scorer=OSA.distance, score_cutoff=limit,
-                                    limit=MAX_EXPANSIONS)
+            close = process.extract(prefix, self._heads_by_initial.get((len(prefix), prefix[0]), ()),
+                                    scorer=OSA.distance, score_cutoff=limit, limit=budget)
             near = {w for head, _, _ in close for w in heads[head]}
         return exact, near - exact
 
-    def _words_from(self, prefix: str) -> list[str]:
+    def _words_from(self, prefix: str, budget: int) -> list[str]:
+        """Indexed words starting with ``prefix``; past ``budget``, the most used ones."""
+        if len(prefix) <= 2:
+            return self._short_prefixes.get(prefix, [])[:budget]
         start = bisect_left(self._vocab, prefix)
-        found = []
-        for word in self._vocab[start:]:
-            if not word.startswith(prefix):
-                break
-            found.append(word)
-        if len(found) > MAX_EXPANSIONS:
-            found.sort(key=lambda w: -len(self._postings[w]))
-            found = found[:MAX_EXPANSIONS]
+        end = bisect_left(self._vocab, prefix + "\U0010ffff", start)
+        found = self._vocab[start:end]
+        if len(found) > budget:
+            found = heapq.nlargest(budget, found, key=lambda w: len(self._postings[w]))
         return found
 
-    def _union(self, words: Iterable[str]) -> set[int]:
+    @staticmethod
+    def _union(postings: dict[str, set[int]], words: Iterable[str]) -> set[int]:
         out: set[int] = set()
         for word in words:
-            out |= self._postings.get(word, set())
+            out |= postings.get(word, set())
         return out
 
 

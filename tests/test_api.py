@@ -81,3 +81,82 @@ def test_security_headers_on_every_response(client):
         assert "script-src 'self'" in headers["content-security-policy"]
         assert headers["x-content-type-options"] == "nosniff"
         assert headers["referrer-policy"]
+
+
+def test_public_url_makes_links_to_our_own_pages_absolute(bundled_index_dir, tmp_path):
+    from starlette.testclient import TestClient
+
+    from service.app import create_app
+    from service.indexer import build_index
+    from tests.conftest import DATA, make_settings
+
+    settings = make_settings(bundled_index_dir, public_url="https://faq.example.org")
+    with TestClient(create_app(settings)) as client:
+        body = client.get("/search", params={"q": "blood in semen"}).json()
+    assert body["results"][0]["url"].startswith("https://faq.example.org/articles/semen-leakage#")
+    assert body["care_advice"][0]["url"] == "https://faq.example.org/articles/semen-leakage#when-to-see-a-doctor"
+    assert body["results"][0]["article"]["url"] is None
+    # An article with a publisher page keeps the publisher's link.
+    build_index(DATA / "medquad_sample.jsonl", tmp_path / "mq")
+    with TestClient(create_app(make_settings(tmp_path / "mq", public_url="https://faq.example.org"))) as client:
+        hit = client.get("/search", params={"q": "cancer"}).json()["results"][0]
+    assert hit["url"].startswith(hit["article"]["url"] + "#") and "faq.example.org" not in hit["url"]
+
+
+# --- the OpenAPI document says what the server does ---------------------------------------
+
+def test_every_operation_documents_head_405_and_its_headers(client):
+    doc = client.get("/openapi.json").json()
+    assert set(doc["components"]["headers"]) == {"X-Request-ID", "Retry-After"}
+    for path, item in doc["paths"].items():
+        assert set(item) == {"get", "head"}, path
+        assert item["head"]["parameters"] == item["get"].get("parameters", [])
+        for method, operation in item.items():
+            responses = operation["responses"]
+            assert "405" in responses and set(responses) == set(item["get"]["responses"]), (path, method)
+            for status, response in responses.items():
+                assert response["headers"]["X-Request-ID"] == {"$ref": "#/components/headers/X-Request-ID"}
+                assert ("Retry-After" in response["headers"]) == (status in ("429", "503")), (path, status)
+                assert ("content" in response) == (method == "get"), (path, method, status)
+
+
+def test_head_and_other_methods_behave_as_documented(client):
+    head = client.head("/search", params={"q": "kegel"})
+    get = client.get("/search", params={"q": "kegel"})
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-type"] == get.headers["content-type"] and head.headers["x-request-id"]
+    refused = client.post("/search", params={"q": "kegel"})
+    assert refused.status_code == 405 and set(refused.headers["allow"].split(", ")) == {"GET", "HEAD"}
+    assert refused.json()["error"]["request_id"] == refused.headers["x-request-id"]
+
+
+@pytest.mark.parametrize("path", ["/search", "/suggest"])
+@pytest.mark.parametrize("q", [" ", "\t\n", "\u3000", "\u00a0\u2003", "a", "  a  ", "?", "\u00e9"])
+def test_the_q_pattern_accepts_exactly_what_the_server_accepts(client, path, q):
+    import re
+
+    doc = client.get("/openapi.json").json()
+    schema = next(p for p in doc["paths"][path]["get"]["parameters"] if p["name"] == "q")["schema"]
+    accepted = client.get(path, params={"q": q}).status_code == 200
+    assert accepted == (re.search(schema["pattern"], q) is not None)
+    assert accepted == (len(q) >= schema["minLength"] and bool(q.strip()))
+
+
+def test_documented_leniency_is_what_the_server_does(client):
+    doc = client.get("/openapi.json").json()
+    params = {p["name"]: p["description"] for p in doc["paths"]["/search"]["get"]["parameters"]}
+    assert "last value" in doc["info"]["description"] and "empty value" in doc["info"]["description"]
+    assert "yes/no" in params["prefix"] and "leading zeros" in params["limit"]
+
+    def search(query: str) -> dict:
+        response = client.get("/search?" + query)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    assert len(search("q=semen&limit=05")["results"]) == len(search("q=semen&limit=%203%20")["results"]) + 2 == 5
+    assert search("q=semen&limit=")["results"] == search("q=semen")["results"]  # empty = absent
+    strict, lenient = search("q=bel&prefix=true"), search("q=bel&prefix=YES")
+    assert strict["results"] == lenient["results"] and strict["total"] > 0
+    assert search("q=bel&prefix=On")["total"] == strict["total"] != search("q=bel&prefix=0")["total"]
+    assert search("q=kegel&q=semen")["query"] == "semen"  # the last value counts
+    assert client.get("/search?q=semen&prefix=maybe").status_code == 400

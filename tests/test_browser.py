@@ -9,13 +9,13 @@ import re
 import shutil
 from pathlib import Path
 from typing import Iterator
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from browser_support import ARTIFACTS, PageErrors, confine, launch, serious_violations, serve_folder
+from browser_support import ARTIFACTS, LOOPBACK, PageErrors, confine, launch, serious_violations, serve_folder
 from conftest import free_port, start_server, stop_server
 
 pytestmark = pytest.mark.slow  # real servers, processes or large builds: skipped by -m 'not slow'
@@ -23,9 +23,10 @@ pytestmark = pytest.mark.slow  # real servers, processes or large builds: skippe
 expect.set_options(timeout=10_000)
 
 BELLY_URL = "/articles/sharp-pulling-pain-in-belly-button#summary"
+# The clinic's page declares no icon of its own (data:,), so that any console error on it is ours.
 EMBED_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>A clinic's website</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"></head>
 <body><main><h1>Our clinic</h1>
 <div data-healthfaq-search></div>
 <script src="{service}/static/search-box.js" defer></script>
@@ -103,12 +104,12 @@ def test_arrow_down_then_enter_opens_the_first_results_section(page, sites):
     page.goto(sites["service"] + "/")
     type_question(page, "belly button pain")
     link = page.locator("#result-0 .result-link")
-    expect(link).to_have_attribute("href", BELLY_URL)
+    expect(link).to_have_attribute("href", BELLY_URL.replace("#", "?q=belly%20button%20pain#"))
     page.locator("#q").press("ArrowDown")
     expect(page.locator("#q")).to_have_attribute("aria-activedescendant", "result-0")
     expect(page.locator("#result-0")).to_have_attribute("aria-selected", "true")
     page.locator("#q").press("Enter")
-    page.wait_for_url(sites["service"] + BELLY_URL)
+    page.wait_for_url(sites["service"] + BELLY_URL.replace("#", "?q=belly%20button%20pain#"))
     section = page.locator("#summary")
     expect(section).to_have_text("Summary")
     expect(page.locator("section[aria-labelledby=summary]")).to_contain_text(
@@ -197,7 +198,7 @@ def test_the_form_works_without_javascript(browser, sites):
         expect(page.locator("aside.care")).to_be_visible()
         expect(page.locator("ol.results li.result").first.locator("mark").first).to_be_visible()
         expect(page.locator("ol.results li.result").first.locator("a.result-link")).to_have_attribute(
-            "href", re.compile(r"^/articles/semen-leakage#"))
+            "href", re.compile(r"^/articles/semen-leakage\?q=blood%20in%20semen#"))
         page.locator("#q").fill("semen")
         page.locator("#q").press("Enter")
         page.wait_for_url(re.compile(r"/\?q=semen$"))
@@ -303,3 +304,187 @@ def test_screenshots_desktop_and_phone(browser, sites, name, viewport, scheme):
         assert target.stat().st_size > 10_000
     finally:
         ctx.close()
+
+
+# --- what visitors hit: icon, phone layout, way back, pages, the box, copy with citation ------
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 1, "is_mobile": True, "has_touch": True}
+
+
+def _box(locator) -> dict:
+    box = locator.bounding_box()
+    assert box is not None, locator
+    return box
+
+
+@pytest.mark.parametrize("where", ["/", "/?q=belly%20button%20pain", "/articles/semen-leakage", "/openapi.json",
+                                  "box"])
+def test_no_console_error_anywhere_the_icon_included(browser, sites, where):
+    """Item 1: every page declares an icon that exists, and /favicon.ico (asked for by pages that
+    declare none, like a JSON answer opened in a tab) is served.
+
+    Chromium fetches no icon while requests are intercepted, so this context is not confine()d:
+    its requests are watched instead, and every one must have stayed on loopback."""
+    ctx = browser.new_context()
+    ctx.set_default_timeout(10_000)
+    errors = PageErrors()
+    requested: list[str] = []
+    try:
+        page = ctx.new_page()
+        errors.watch(page)
+        page.on("request", lambda r: requested.append(r.url))
+        if where == "box":
+            page.goto(sites["allowed"] + "/")
+            page.locator("[data-healthfaq-search] input").press_sequentially("bel", delay=15)
+            expect(page.locator("[data-healthfaq-search] .hit").first).to_be_visible()
+        else:
+            page.goto(sites["service"] + where)
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(1000)  # the icon is fetched after the page has loaded
+        assert errors.messages == []
+        assert requested and all(urlsplit(url).hostname in LOOPBACK for url in requested), requested
+        if where not in ("box", "/openapi.json"):
+            icon = page.evaluate("document.querySelector('link[rel=icon]').href")
+            response = httpx.get(icon, timeout=10)
+            assert response.status_code == 200 and response.headers["content-type"] == "image/svg+xml"
+    finally:
+        ctx.close()
+    fallback = httpx.get(sites["service"] + "/favicon.ico", timeout=10)
+    assert fallback.status_code == 200 and fallback.headers["content-type"] == "image/svg+xml"
+    assert fallback.content.startswith(b"<svg")
+
+
+def test_on_a_phone_the_question_has_the_row_and_answers_fit_the_first_screen(browser, sites):
+    """Item 2, at 390 x 844 with touch: the input takes the row (the button is an icon beside it),
+    care advice is folded to its heading, and there is no keyboard hint."""
+    ctx = browser.new_context(**PHONE)
+    confine(ctx)
+    errors = PageErrors()
+    try:
+        page = ctx.new_page()
+        errors.watch(page)
+        question = "blood in semen what to do"
+        page.goto(sites["service"] + "/?q=" + quote(question))
+        expect(page.locator("#result-0")).to_be_visible()
+        row, field = _box(page.locator(".search-row")), _box(page.locator("#q"))
+        button = _box(page.get_by_role("button", name="Search"))
+        assert field["width"] >= 0.75 * row["width"], (field, row)
+        assert button["x"] >= field["x"] + field["width"] and abs(button["y"] - field["y"]) < field["height"]
+        assert page.evaluate("(() => { const q = document.getElementById('q'); "
+                             "return q.scrollWidth <= q.clientWidth; })()"), "the question is cut off"
+        care = page.locator("aside.care")
+        assert page.evaluate("document.querySelector('aside.care details').open") is False
+        expect(care.locator(".care-text")).to_be_hidden()
+        expect(care.locator("summary")).to_contain_text("When to see a doctor")
+        assert _box(care)["height"] < 0.15 * 844
+        title = _box(page.locator("#result-0 .result-title"))
+        assert title["y"] + title["height"] <= 844, "the first answer is below the first screen"
+        expect(page.locator(".kbd-hint")).to_be_hidden()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "search-phone-first-screen.png"))
+        care.locator("summary").tap()
+        expect(care.locator(".care-text")).to_be_visible()
+        expect(care.locator(".care-text")).to_contain_text("consult your doctor")
+        assert errors.messages == []
+    finally:
+        ctx.close()
+
+
+def test_on_a_desktop_care_advice_is_open_and_the_keyboard_hint_shows(page, sites):
+    page.goto(sites["service"] + "/?q=blood%20in%20semen")
+    expect(page.locator("#result-0")).to_be_visible()
+    expect(page.locator("aside.care .care-text")).to_be_visible()
+    expect(page.locator(".kbd-hint")).to_be_visible()
+    expect(page.locator(".search-button .button-label")).to_have_text("Search")
+    assert _box(page.locator(".search-button .button-label"))["width"] > 20  # a label, not an icon only
+
+
+def test_an_article_from_the_results_leads_back_to_them_and_marks_its_section(page, sites):
+    """Item 3: the question travels in the link, "back" returns to its results, and the section
+    the answer came from is highlighted (:target)."""
+    page.goto(sites["service"] + "/")
+    type_question(page, "wet dreams")
+    link = page.locator("#result-0 .result-link")
+    expect(link).to_have_attribute("href", "/articles/semen-leakage?q=wet%20dreams#during-sleep")
+    link.click()
+    page.wait_for_url(sites["service"] + "/articles/semen-leakage?q=wet%20dreams#during-sleep")
+    background = "el => getComputedStyle(el).backgroundColor"
+    target = page.locator("section[aria-labelledby=during-sleep]")
+    other = page.locator("section[aria-labelledby=when-to-see-a-doctor]")
+    assert target.evaluate(background) != other.evaluate(background) == "rgba(0, 0, 0, 0)"
+    back = page.locator(".back a")
+    expect(back).to_have_text("← Back to the results for “wet dreams”")
+    back.click()
+    page.wait_for_url(sites["service"] + "/?q=wet%20dreams")
+    expect(page.locator("#q")).to_have_value("wet dreams")
+    expect(page.locator("#result-0 .result-link")).to_have_attribute(
+        "href", "/articles/semen-leakage?q=wet%20dreams#during-sleep")
+    page.goto(sites["service"] + "/articles/semen-leakage")  # opened directly: back to the search page
+    expect(page.locator(".back a")).to_have_attribute("href", "/")
+
+
+def test_a_page_past_the_last_result_says_there_are_no_more(page, sites):
+    """Item 4: /?q=pain&offset=N past the end never says "showing from N+1" over nothing."""
+    total = httpx.get(sites["service"] + "/search", params={"q": "pain"}, timeout=10).json()["total"]
+    past = (total // 10 + 1) * 10
+    page.goto(sites["service"] + f"/?q=pain&offset={past}")
+    expect(page.locator(".past-the-end")).to_contain_text(f"No more results: all {total} for “pain” are on earlier pages.")
+    expect(page.locator("#search-status")).to_have_text(re.compile(rf"^{total} results? in [\d.]+ ms$"))
+    expect(page.locator("ol.results")).to_have_count(0)
+    page.locator(".first-page-link").click()
+    page.wait_for_url(sites["service"] + "/?q=pain")
+    expect(page.locator("#result-0")).to_be_visible()
+    # A real second page says which results it shows.
+    semen = httpx.get(sites["service"] + "/search", params={"q": "semen"}, timeout=10).json()["total"]
+    page.goto(sites["service"] + "/?q=semen&offset=10")
+    shown = min(semen, 20)
+    expect(page.locator("#search-status")).to_contain_text(f"· showing 11–{shown}")
+    expect(page.locator("ol.results li.result")).to_have_count(shown - 10)
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, {"width": 390, "height": 844}])
+def test_the_boxs_suggestions_never_cover_its_results(browser, sites, viewport):
+    """Item 5: while typing, the suggestion list and the first result do not overlap."""
+    ctx = browser.new_context(viewport=viewport)
+    confine(ctx)
+    try:
+        page = ctx.new_page()
+        page.goto(sites["allowed"] + "/")
+        box = page.locator("[data-healthfaq-search]")
+        box.locator("input").press_sequentially("smel", delay=15)  # 3 suggestions, no care advice: a hit right below
+        options = box.locator("[role=listbox]")
+        hit = box.locator(".hit-link").first
+        expect(options.locator("[role=option]").first).to_be_visible()
+        expect(hit).to_be_visible()
+        hit.scroll_into_view_if_needed()  # on a phone the list pushes it below the fold
+        listed, first = _box(options), _box(hit)
+        assert listed["y"] + listed["height"] <= first["y"], (listed, first)
+        # Nothing is drawn over the link: the topmost element in the middle of its first line is the link.
+        on_top = hit.evaluate("""link => {
+            const line = link.getClientRects()[0];
+            const topmost = link.getRootNode().elementFromPoint(line.x + line.width / 2, line.y + line.height / 2);
+            return topmost !== null && link.contains(topmost); }""")
+        assert on_top
+    finally:
+        ctx.close()
+
+
+def test_copy_with_citation_uses_the_public_address(browser, tmp_path, bundled_index_dir):
+    """Item 7: with HEALTHFAQ_PUBLIC_URL the copied link starts with it (and never carries the question)."""
+    server = start_server(bundled_index_dir, tmp_path, env={"HEALTHFAQ_PUBLIC_URL": "https://faq.example.test"})
+    ctx = browser.new_context()
+    confine(ctx)
+    ctx.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    try:
+        page = ctx.new_page()
+        page.goto(server.url + "/")
+        type_question(page, "belly button pain")
+        expect(page.locator("#result-0 .result-link")).to_have_attribute(
+            "href", "https://faq.example.test" + BELLY_URL.replace("#", "?q=belly%20button%20pain#"))
+        page.locator("#result-0 button.copy").click()
+        expect(page.locator("#result-0 button.copy")).to_have_text("Copied")
+        copied = page.evaluate("navigator.clipboard.readText()")
+        assert copied.endswith("\n\n— Sharp pulling pain in belly button, Summary: https://faq.example.test" + BELLY_URL)
+    finally:
+        ctx.close()
+        stop_server(server)

@@ -39,3 +39,29 @@ def test_json_output_is_the_api_shape(capsys, bundled_index_dir):
 def test_nothing_found_says_so(capsys, bundled_index_dir):
     status, out, _ = run(capsys, "car insurance quote", "--index", str(bundled_index_dir))
     assert status == 0 and out.strip() == "No passage answers that question."
+
+
+def test_links_start_with_the_public_url_setting(capsys, bundled_index_dir, monkeypatch):
+    monkeypatch.setenv("HEALTHFAQ_PUBLIC_URL", "https://faq.example.org/")
+    status, out, _ = run(capsys, "blood in semen", "--index", str(bundled_index_dir))
+    assert status == 0
+    assert "  https://faq.example.org/articles/semen-leakage#when-to-see-a-doctor\n" in out
+    assert "127.0.0.1" not in out
+    status, out, _ = run(capsys, "blood in semen", "--index", str(bundled_index_dir), "--json")
+    body = json.loads(out)
+    assert body["care_advice"][0]["url"] == "https://faq.example.org/articles/semen-leakage#when-to-see-a-doctor"
+    assert body["care_advice"][0]["article"]["url"] is None  # the publisher's page stays unknown
+
+
+def test_base_url_flag_wins_over_the_setting(capsys, bundled_index_dir, monkeypatch):
+    monkeypatch.setenv("HEALTHFAQ_PUBLIC_URL", "https://faq.example.org")
+    status, out, _ = run(capsys, "sialadenitus", "--index", str(bundled_index_dir), "--base-url", "https://b.example")
+    assert status == 0
+    assert "https://b.example/articles/submandibular-gland-swollen-and-painful#summary" in out
+    assert "faq.example.org" not in out
+
+
+def test_a_public_url_that_is_not_a_web_address_is_a_clear_error(capsys, bundled_index_dir):
+    status, out, err = run(capsys, "kegel", "--index", str(bundled_index_dir), "--base-url", "faq.example.org")
+    assert status == 2 and out == ""
+    assert err.startswith("error: HEALTHFAQ_PUBLIC_URL must be an http(s) address")

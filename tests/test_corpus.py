@@ -1,8 +1,9 @@
+import warnings
 from pathlib import Path
 
 import pytest
 
-from service.corpus import CorpusError, load_articles, slugify
+from service.corpus import CorpusError, CorpusWarning, load_articles, slugify
 from tests.conftest import CORPUS, DATA
 
 GOOD = """---
@@ -104,3 +105,75 @@ def test_an_empty_jsonl_corpus_is_refused(tmp_path):
     path.write_text("\n\n", encoding="utf-8")
     with pytest.raises(CorpusError, match="no articles"):
         load_articles(path)
+
+
+@pytest.mark.parametrize("value, says", [
+    ("12345", "'title' must be text, not a number (12345)"),
+    ("2024-01-31", "'title' must be text, not a date"),
+    ("[a, b]", "'title' must be text, not a list"),
+    ("true", "'title' must be text, not true/false"),
+])
+def test_a_title_that_is_not_text_says_so(tmp_path, value, says):
+    write(tmp_path, "a.md", GOOD.replace("title: A title", f"title: {value}"))
+    with pytest.raises(CorpusError) as caught:
+        load_articles(tmp_path)
+    assert caught.value.line == 2
+    assert caught.value.reason.startswith(says) and "quotes" in caught.value.reason
+    assert "missing or empty" not in caught.value.reason
+
+
+def test_a_quoted_number_is_a_fine_title_and_an_empty_one_is_still_missing(tmp_path):
+    write(tmp_path, "a.md", GOOD.replace("title: A title", 'title: "12345"'))
+    assert load_articles(tmp_path)[0].title == "12345"
+    write(tmp_path, "a.md", GOOD.replace("title: A title", "title: ''"))
+    with pytest.raises(CorpusError, match="missing or empty 'title'"):
+        load_articles(tmp_path)
+
+
+def test_a_jsonl_title_that_is_not_text_says_so(tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"id": "a", "title": 12345, "text": "x"}\n', encoding="utf-8")
+    with pytest.raises(CorpusError, match="'title' must be text, not a number") as caught:
+        load_articles(path)
+    assert caught.value.line == 1
+
+
+LABELLED = GOOD.replace("Second text.", "If you have sharp pain. Read more. What causes it?\n\n"
+                                        "Teaser text, Read more Often it is\n\nAnother teaser Continue reading")
+
+
+def test_scraped_link_labels_are_a_warning_naming_file_and_line(tmp_path):
+    path = write(tmp_path, "a.md", LABELLED)
+    with pytest.warns(CorpusWarning) as caught:
+        [article] = load_articles(tmp_path)
+    found = [(w.message.path, w.message.line, w.message.reason.split(" looks like")[0]) for w in caught]
+    assert found == [(str(path), 15, "'Read more.'"), (str(path), 17, "'Read more'"),
+                     (str(path), 19, "'Continue reading'")]
+    assert "site chrome" in caught[0].message.reason
+    assert "Read more" in article.sections[1].blocks[0].text  # a warning: the article is still loaded
+
+
+@pytest.mark.parametrize("sentence", ["To learn more about it, ask your doctor.", "Read more about kegels here.",
+                                      "She likes to read more books."])
+def test_sentences_that_merely_use_the_words_are_not_warned_about(tmp_path, sentence):
+    write(tmp_path, "a.md", GOOD.replace("Second text.", sentence))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CorpusWarning)
+        load_articles(tmp_path)
+
+
+def test_no_link_labels_remain_in_the_test_corpus():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CorpusWarning)
+        load_articles(CORPUS)
+
+
+def test_the_build_command_prints_the_warning_and_still_builds(tmp_path, capsys):
+    from service.cli import main
+
+    path = write(tmp_path, "a.md", LABELLED)
+    status = main(["build", "--corpus", str(tmp_path), "--index", str(tmp_path / "index")])
+    out = capsys.readouterr()
+    assert status == 0 and out.out.startswith("built ")
+    assert f"{path}:15: warning: 'Read more.' looks like a link label" in out.err
+    assert (tmp_path / "index" / "CURRENT").exists()

@@ -5,10 +5,12 @@ editor adding or editing an article cannot turn CI red unless the article itself
 """
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 from service.chunking import chunk_articles
-from service.corpus import load_articles
+from service.corpus import CorpusWarning, load_articles
 from service.indexer import build_index
 from service.search import SearchRequest, search
 from service.store import open_current
@@ -38,6 +40,13 @@ def test_no_site_chrome_in_editorial_articles():
         text = path.read_text(encoding="utf-8")
         for chrome in SITE_CHROME:
             assert chrome not in text, (path.name, chrome)
+
+
+def test_no_editorial_article_draws_a_validation_warning():
+    """Scraped link labels ("Read more") are chrome too; the build warns about them."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CorpusWarning)
+        load_articles(EDITORIAL_CORPUS)
 
 
 def test_every_passage_links_to_a_section_of_its_article(editorial_index):

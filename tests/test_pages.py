@@ -18,7 +18,7 @@ def test_results_are_rendered_with_section_links_and_highlighted_snippets(client
     page = client.get("/", params={"q": "belly button pain"})
     assert page.status_code == 200
     assert 'value="belly button pain"' in page.text
-    assert ('<a class="result-link" href="/articles/sharp-pulling-pain-in-belly-button#summary">'
+    assert ('<a class="result-link" href="/articles/sharp-pulling-pain-in-belly-button?q=belly%20button%20pain#summary">'
             '<span class="result-title">Sharp pulling pain in belly button</span>') in page.text
     assert "<mark>belly</mark> <mark>button</mark>" in page.text
     assert re.search(r'role="status">1 result in [\d.]+ ms<', page.text)
@@ -51,7 +51,7 @@ def test_care_advice_comes_before_the_results(client):
     text = client.get("/", params={"q": "blood in semen"}).text
     care = text.index('<aside class="care" aria-label="When to see a doctor">')
     assert care < text.index('<ol class="results"')
-    assert '<a href="/articles/semen-leakage#when-to-see-a-doctor">' in text[care:]
+    assert '<a href="/articles/semen-leakage?q=blood%20in%20semen#when-to-see-a-doctor">' in text[care:]
     assert "consult your doctor" in text[care:text.index("</aside>")]
 
 
@@ -121,3 +121,38 @@ def test_a_page_search_that_finds_nothing_is_counted_like_an_api_one(client):
     client.get("/", params={"q": "car insurance quote"})
     client.get("/", params={"q": "belly button pain"})
     assert zero_results() == before + 1
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("/articles/a#x", "/articles/a?q=wet%20dreams%20%26%20%3F#x"),
+    ("/articles/a", "/articles/a?q=wet%20dreams%20%26%20%3F"),
+    ("https://publisher.example/a#x", "https://publisher.example/a#x"),  # the question never leaves us
+])
+def test_links_to_our_articles_carry_the_question(url, expected):
+    from service.pages import with_question
+
+    assert with_question(url, "wet dreams & ?") == expected
+    assert with_question(url, "  ") == url
+
+
+def test_the_article_page_leads_back_to_the_question_escaped(client):
+    page = client.get("/articles/semen-leakage", params={"q": '<b>"wet"</b> dreams'})
+    assert ('<a href="/?q=%3Cb%3E%22wet%22%3C/b%3E%20dreams">← Back to the results for '
+            '“&lt;b&gt;&#34;wet&#34;&lt;/b&gt; dreams”</a>') in page.text
+    for q in ("", "   ", "x" * 2001):
+        assert '<p class="back"><a href="/">← Search</a></p>' in client.get("/articles/semen-leakage", params={"q": q}).text
+
+
+def test_a_page_past_the_end_promises_nothing(client):
+    total = client.get("/search", params={"q": "pain"}).json()["total"]
+    page = client.get("/", params={"q": "pain", "offset": str((total // 10 + 1) * 10)}).text
+    assert f"No more results: all {total} for “pain” are on earlier pages." in page
+    assert "showing" not in page and "No passage answers" not in page and '<ol class="results"' not in page
+    assert '<a class="first-page-link" href="/?q=pain">' in page
+
+
+def test_the_icon_is_declared_and_served(client):
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in client.get("/").text
+    for path in ("/favicon.ico", "/static/favicon.svg"):
+        response = client.get(path)
+        assert response.status_code == 200 and response.headers["content-type"] == "image/svg+xml"

@@ -125,6 +125,18 @@ def test_cors_headers_only_for_listed_origins(bundled_index_dir):
                                                          "Access-Control-Request-Method": "POST"})
         assert preflight.status_code == 400  # only GET is allowed cross-origin
         assert preflight.headers["content-security-policy"]  # security headers on every response
+        # The one JSON error shape, not Starlette's plain "Disallowed CORS method".
+        assert preflight.headers["content-type"] == "application/json"
+        error = preflight.json()["error"]
+        assert error["code"] == "cors_not_allowed" and error["request_id"] == preflight.headers["x-request-id"]
+        assert error["message"].startswith("cross-origin request refused: this method is not allowed")
+        assert preflight.headers["access-control-allow-methods"] == "GET"
+        stranger = client.options("/suggest", headers={"Origin": "http://other.test",
+                                                        "Access-Control-Request-Method": "GET"})
+        assert stranger.status_code == 400 and "this origin is not allowed" in stranger.json()["error"]["message"]
+        allowed = client.options("/suggest", headers={"Origin": "http://clinic.test",
+                                                       "Access-Control-Request-Method": "GET"})
+        assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == "http://clinic.test"
 
 
 def _tags(html: str) -> str:
@@ -183,7 +195,7 @@ def test_nothing_from_the_corpus_executes_in_the_browser(servers):
             assert page.evaluate(DOM_CHECK)["imgs"] == 0
             page.goto(servers["jsonl"] + "/?q=migraine")
             page.locator("#result-0 .result-link").click()
-            page.wait_for_url(servers["jsonl"] + "/articles/evil-jsonl#migraine-script-alert-1-script")
+            page.wait_for_url(servers["jsonl"] + "/articles/evil-jsonl?q=migraine#migraine-script-alert-1-script")
             page.wait_for_timeout(300)  # time for any injected handler to have fired
             assert dialogs == []
             assert errors.messages == []

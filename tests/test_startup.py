@@ -14,6 +14,8 @@ from starlette.testclient import TestClient
 
 from service.app import create_app
 from service.indexer import build_index
+from service.metrics import Metrics
+from service.reloading import IndexHolder
 from service.version import MANIFEST, current_version, list_versions, publish, version_path
 from tests.conftest import CORPUS, ROOT, free_port, make_settings, start_server, stop_server
 from tests.generated_corpus import write_generated_corpus
@@ -126,3 +128,19 @@ def test_only_a_corrupt_version_means_not_ready_with_a_clear_problem(tmp_path, b
         assert client.get("/readyz").status_code == 503
         response = client.get("/search", params={"q": "kegel"})
         assert response.status_code == 503 and response.json()["error"]["code"] == "index_not_ready"
+
+
+def test_a_corrupt_version_is_logged_once_and_counted_not_at_every_check(tmp_path, bundled_index_dir, caplog):
+    index_dir, older, newest = _two_versions(tmp_path, bundled_index_dir)
+    _corrupt(index_dir, newest)
+    holder = IndexHolder(make_settings(index_dir))
+    with caplog.at_level("ERROR", logger="healthfaq.index"):
+        for _ in range(20):  # twenty reload checks, i.e. twenty seconds at the default interval
+            holder.refresh()
+    errors = [r for r in caplog.records if r.levelname == "ERROR" and newest in r.getMessage()]
+    assert len(errors) == 1
+    assert holder.open_failures == 1 and holder.status == "degraded" and holder.served.index.version == older
+    samples = Metrics(holder).exposition().decode()
+    assert "healthfaq_index_open_failures_total 1.0" in samples
+    build_index(CORPUS, index_dir)  # a fix is a new version: it is opened at the next check
+    assert holder.refresh() and holder.status == "ok"

@@ -112,3 +112,97 @@ def test_suggest_is_in_the_openapi_document(client):
 def test_no_cors_headers_unless_an_origin_is_listed(client):
     response = client.get("/suggest", params={"q": "bel"}, headers={"Origin": "http://elsewhere.test"})
     assert "access-control-allow-origin" not in response.headers
+
+
+# --- bounded work per request ---------------------------------------------------------------
+
+def test_a_word_typed_many_times_counts_once(bundled_index):
+    suggester = bundled_index.suggester
+    assert suggester.suggest("s " * 99 + "s") == suggester.suggest("s")
+    assert suggester.suggest("belly " * 30 + "bel") == suggester.suggest("belly bel")
+    assert suggester.suggest("pain pain button pain butt") == suggester.suggest("pain button butt")
+
+
+def test_only_the_last_few_distinct_words_are_matched(bundled_index):
+    suggester = bundled_index.suggester
+    assert suggester.suggest("zzqx sharp") == []  # every word counts...
+    noise = " ".join(f"zz{chr(97 + n)}q" for n in range(20))
+    kept = Suggester.MAX_WORDS - 1  # ...but only the last words (and the one being typed) are kept
+    tail = "sharp pulling pain belly"
+    assert len(tail.split()) == kept
+    assert texts(suggester.suggest(f"{noise} {tail} butt")) == texts(suggester.suggest(f"{tail} butt"))
+    assert BELLY_TITLE in texts(suggester.suggest(f"{noise} {tail} butt"))
+
+
+def test_expansions_share_one_budget_per_request():
+    # 1,000 distinct words starting with "s": a one-letter prefix may stand for the most used only.
+    articles = {f"a{n}": {"slug": f"a{n}", "title": f"s{n:04d} topic", "sections": []} for n in range(1000)}
+    articles["busy"] = {"slug": "busy", "title": "s0999 again", "sections": []}
+    suggester = Suggester(articles, [])
+    budget = Suggester.MAX_REQUEST_EXPANSIONS
+    words = suggester._words_from("s", budget)
+    assert len(words) == budget < 1000
+    assert words[0] == "s0999"  # in two titles: the most used first
+    exact, near = suggester._whole_word("s", budget // 3)
+    assert len(exact) == budget // 3 and near == set()
+    assert len(suggester.suggest("s", limit=20)) == 20
+
+
+def test_a_slow_suggestion_is_answered_off_the_event_loop(bundled_index_dir):
+    """While one /suggest call is stuck in the suggester, other requests are still answered."""
+    import threading
+
+    import anyio
+    import httpx
+
+    from service.app import create_app
+    from tests.conftest import make_settings
+
+    entered, release = threading.Event(), threading.Event()
+
+    class GatedSuggester(Suggester):
+        def suggest(self, q, limit=8):
+            entered.set()
+            release.wait(10)  # a stand-in for a costly suggestion: it holds its thread until released
+            return super().suggest(q, limit)
+
+    async def scenario():
+        app = create_app(make_settings(bundled_index_dir))
+        async with app.router.lifespan_context(app):
+            index = app.state.holder.served.index
+            # The served index is frozen; this test alone swaps in a suggester with a gate.
+            object.__setattr__(index, "suggester", GatedSuggester(index.articles, index.passages))
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                async with anyio.create_task_group() as tasks:
+                    answers = {}
+
+                    async def slow():
+                        # A one-letter word: a question that can be slow, so it is sent to a thread.
+                        answers["suggest"] = await client.get("/suggest", params={"q": "belly b"})
+
+                    tasks.start_soon(slow)
+                    with anyio.fail_after(5):  # run on the loop, the suggestion would block it for 10 s
+                        while not entered.is_set():
+                            await anyio.sleep(0.01)
+                        answers["search"] = await client.get("/search", params={"q": "kegel"})
+                        answers["healthz"] = await client.get("/healthz")
+                    assert "suggest" not in answers
+                    release.set()
+        return answers
+
+    try:
+        answers = anyio.run(scenario)
+    finally:
+        release.set()
+    assert answers["search"].status_code == 200 and answers["healthz"].status_code == 200
+    assert BELLY_TITLE in [s["text"] for s in answers["suggest"].json()["suggestions"]]
+
+
+@pytest.mark.parametrize("q, slow", [("bel", False), ("pa", False), ("belly but", False), ("pain in my", False),
+                                     ("s", True), ("s " * 100, True), ("a b", True), ("pain in my lower back", True),
+                                     ("belly-b", True)])
+def test_only_suggestions_that_can_be_slow_leave_the_event_loop(q, slow):
+    from service.api import suggestion_may_be_slow
+
+    assert suggestion_may_be_slow(q) is slow

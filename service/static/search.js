@@ -14,6 +14,10 @@
   const area = document.getElementById("results");
   const status = document.getElementById("search-status");
   if (!form || !input || !area || !status) return;
+  // The service's public address (HEALTHFAQ_PUBLIC_URL), for links pasted elsewhere; "" = this page's.
+  const PUBLIC_URL = form.dataset.publicUrl || "";
+  // Small screens show care advice folded to its heading, so the answers fit on the first screen.
+  const WIDE = window.matchMedia("(min-width: 40rem)");
 
   document.documentElement.classList.add("js");
   input.setAttribute("role", "combobox");
@@ -58,6 +62,16 @@
     return "/articles/" + encodeURIComponent(slug) + hash;
   }
 
+  // A link to one of our article pages carries the question, so its "back" link returns to these
+  // results. Other sites' links never get it: the question is health data.
+  function withQuestion(href, q) {
+    const ours = href.startsWith("/articles/") || (PUBLIC_URL && href.startsWith(PUBLIC_URL + "/articles/"));
+    if (!ours || !q.trim()) return href;
+    const at = href.indexOf("#");
+    const [path, hash] = at < 0 ? [href, ""] : [href.slice(0, at), href.slice(at)];
+    return path + "?q=" + encodeURIComponent(q) + hash;
+  }
+
   function el(tag, props = {}, ...children) {
     const node = document.createElement(tag);
     for (const [key, value] of Object.entries(props)) {
@@ -69,12 +83,12 @@
     return node;
   }
 
-  function resultRow(result, number) {
+  function resultRow(result, number, q) {
     const href = safeLink(result.url, result.article.slug);
     const copy = el("button", { type: "button", class: "copy", onclick: () => copyCitation(result, href, copy) },
       "Copy with citation");
     const cell = el("div", { role: "gridcell", id: "result-" + number, class: "result-cell", "aria-selected": "false" },
-      el("a", { class: "result-link", href },
+      el("a", { class: "result-link", href: withQuestion(href, q) },
         el("span", { class: "result-title" }, result.article.title), " ",
         el("span", { class: "result-section" }, result.section)),
       el("p", { class: "snippet" }, snippetNodes(result.snippet)),
@@ -83,12 +97,17 @@
     return el("div", { role: "row", class: "result" }, cell);
   }
 
-  function careBlock(care) {
+  function careBlock(care, q) {
     const aside = el("aside", { class: "care", "aria-label": "When to see a doctor" });
     for (const c of care) {
-      aside.append(el("h2", {}, c.section), el("p", { class: "care-text" }, c.text),
+      const item = el("details", { class: "care-item" },
+        el("summary", {}, el("span", { class: "care-heading" }, c.section), " ",
+          el("span", { class: "care-from" }, c.article.title)),
+        el("p", { class: "care-text" }, c.text),
         el("p", { class: "care-source" },
-          el("a", { href: safeLink(c.url, c.article.slug) }, c.article.title + " — " + c.section)));
+          el("a", { href: withQuestion(safeLink(c.url, c.article.slug), q) }, c.article.title + " — " + c.section)));
+      item.open = WIDE.matches;
+      aside.append(item);
     }
     return aside;
   }
@@ -108,12 +127,12 @@
         });
         area.append(el("p", { class: "did-you-mean" }, "Did you mean ", link, "?"));
       }
-      if (data.care_advice && data.care_advice.length) area.append(careBlock(data.care_advice));
+      if (data.care_advice && data.care_advice.length) area.append(careBlock(data.care_advice, state.q));
       area.append(el("div", { id: "result-list", role: "grid", class: "results", "aria-label": "Search results" }));
     }
     const list = document.getElementById("result-list");
     const start = append ? state.shown : 0;
-    data.results.forEach((result, i) => list.append(resultRow(result, start + i)));
+    data.results.forEach((result, i) => list.append(resultRow(result, start + i, state.q)));
     state.shown = start + data.results.length;
     state.total = data.total;
     list.hidden = state.shown === 0;
@@ -186,7 +205,8 @@
   // --- Copy with citation ---------------------------------------------------------------------
 
   async function copyCitation(result, href, button) {
-    const link = new URL(href, window.location.href).href;
+    // The citation's link never carries the question: it is pasted to a patient.
+    const link = PUBLIC_URL && href.startsWith("/") ? PUBLIC_URL + href : new URL(href, window.location.href).href;
     const text = `${result.text}\n\n— ${result.article.title}, ${result.section}: ${link}`;
     let copied = false;
     try {
@@ -258,5 +278,6 @@
   // A shared URL (/?q=...) was rendered by the server; when it found passages, take them over so
   // the keys and "Copy with citation" work (an empty answer needs nothing, and is not asked twice).
   const shared = new URLSearchParams(window.location.search);
+  if (!WIDE.matches) area.querySelectorAll("details.care-item").forEach((item) => { item.open = false; });
   if (input.value.trim() && !shared.has("offset") && area.querySelector("ol.results")) runSearch(false);
 })();
