@@ -57,11 +57,13 @@ def note_search(request: Request, search: SearchRequest, results: SearchResults)
     Every endpoint or page that answers a question calls this, so no search goes uncounted.
     """
     request.state.result_count = len(results.hits)
+    if results.urgent is not None:
+        request.app.state.metrics.urgent_notices.labels(results.urgent.id).inc()
     if results.total or search.prefix:  # a half-typed question finding nothing is no gap
         return
     request.app.state.metrics.zero_results.inc()
     gaps = request.app.state.gaps
-    if gaps is not None:
+    if gaps is not None and results.urgent is None:  # an emergency is never kept, even as a gap
         gaps.record(search.q)
 
 

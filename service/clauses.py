@@ -19,11 +19,19 @@ from .schema import term_of
 _CLAUSE = re.compile(r"[.!?;:\n]+|,\s*(?:but|and then|then|now)\b|\bbut\b", re.IGNORECASE)
 _CANNOT = re.compile(r"\b(can ?not|can['’]?t|couldn['’]?t|unable to)\b", re.IGNORECASE)
 _WONT = re.compile(r"\bwon['’]?t\b", re.IGNORECASE)
-_NOT_CONTRACTION = re.compile(r"n['’]t\b", re.IGNORECASE)
+_NOT_CONTRACTION = re.compile(r"\b(do|does|did|is|are|was|were|has|have|had|would|should|could|must|need)n['’]?t\b",
+                              re.IGNORECASE)
+_OTHER_NOT = re.compile(r"n['’]t\b", re.IGNORECASE)
 _WORD = re.compile(r"[^\W_]+")
 # A clause denying a sign: one of these words before the sign's first word.
 NEGATION = frozenset("no not never without nor neither none denies deny denied nothing".split())
 NEGATION_REACH = 3  # words before a sign that a negation reaches
+# A clause denies what it describes when a negation opens it ("no chest pain", "not coughing")
+# or follows an early auxiliary ("my face is not drooping"); "it will not stop bleeding" or
+# "she won't answer" deny nothing.
+_AUXILIARY = frozenset("is are was were am do does did have has had".split())
+OPENING_WORDS = 3
+EARLY_WORDS = 6
 # A clause asking about a condition rather than describing one: it opens with a question word
 # and names no one it is happening to.
 QUESTION_OPENERS = frozenset("what whats how why which who when where can could does do is are should would "
@@ -31,16 +39,21 @@ QUESTION_OPENERS = frozenset("what whats how why which who when where can could 
 PEOPLE = frozenset("""i im ive id me my mine myself we our us he hes his him she shes her they their them
 someone somebody anyone baby son daughter husband wife partner mum mom dad father mother brother
 sister friend boyfriend girlfriend grandma grandad grandpa child kid kids""".split())
-# A clause telling of the past.
-PAST = re.compile(r"\b(ago|last (year|month|week|summer|winter)|years back|when i was|as a child|used to)\b",
-                  re.IGNORECASE)
+# A clause telling of the past ("two years ago", not "ten minutes ago"), of something over
+# ("it has stopped now"), or of something mild ("a bit sore"): it describes no emergency now.
+PAST = re.compile(r"\b((\d+|a|an|one|two|three|four|five|few|several|many|couple of) (days?|weeks?|months?|years?) ago"
+                  r"|last (year|month|week|summer|winter)|years back|when i was|as a (child|kid|teenager|baby)"
+                  r"|used to)\b", re.IGNORECASE)
+RESOLVED = re.compile(r"\b((has|have|had) (now )?stopped|stopped (now|after)|(went|gone) away|(better|fine|ok) now"
+                      r"|settled (down )?now)\b", re.IGNORECASE)
+MILD = re.compile(r"\b(a bit|a little|little bit|mild|mildly|slight|slightly|minor|a tad)\b", re.IGNORECASE)
 
 
 def plain_negatives(text: str) -> str:
     """"can't breathe" keeps its meaning through analysis: "cannot breathe" (a content word);
     "won't" is "will not", other "n't" forms become "not"."""
     text = _WONT.sub(" will not ", _CANNOT.sub(" cannot ", text))
-    return _NOT_CONTRACTION.sub(" not", text)
+    return _OTHER_NOT.sub(" not", _NOT_CONTRACTION.sub(r"\1 not", text))
 
 
 def stems_of(text: str) -> list[str]:
@@ -60,6 +73,7 @@ class Clause:
     words: tuple[str, ...]
     sequence: tuple[str, ...]  # its stems in order, negations as "not"
     counts: bool  # False when it asks about a condition or tells of the past
+    acute: bool   # False when it also tells of something over or mild
 
     def states(self, trigger: tuple[str, ...]) -> bool:
         """All the trigger's words are here; a negative trigger ("not breathing") word for word."""
@@ -76,7 +90,9 @@ def clauses(text: str) -> list[Clause]:
         if not words:
             continue
         about = words[0] in QUESTION_OPENERS and not PEOPLE.intersection(words)
-        found.append(Clause(piece.strip(), words, tuple(stems_of(piece)), counts=not (about or PAST.search(piece))))
+        counts = not (about or PAST.search(piece))
+        found.append(Clause(piece.strip(), words, tuple(stems_of(piece)), counts=counts,
+                            acute=counts and not (RESOLVED.search(piece) or MILD.search(piece))))
     return found
 
 
@@ -96,7 +112,7 @@ def stated_vectors(parts: list[Clause], question_vector: np.ndarray, embed, happ
     clause, else one per clause that denies nothing (embedding costs only then) — and, with
     ``happening``, that neither asks about a condition nor tells of the past."""
     def kept(clause: Clause) -> bool:
-        return not denies(clause) and (clause.counts or not happening)
+        return not denies(clause) and (clause.acute or not happening)
     if len(parts) == 1 and kept(parts[0]):
         return question_vector[None]
     texts = [c.text for c in parts if kept(c) and len(c.words) >= 2]
@@ -106,4 +122,8 @@ def stated_vectors(parts: list[Clause], question_vector: np.ndarray, embed, happ
 
 
 def denies(clause: Clause) -> bool:
-    return any(w in NEGATION for w in clause.words)
+    """The clause says a sign is absent: see OPENING_WORDS and _AUXILIARY."""
+    words = clause.words
+    if NEGATION.intersection(words[:OPENING_WORDS]):
+        return True
+    return any(w in NEGATION and words[at - 1] in _AUXILIARY for at, w in enumerate(words[:EARLY_WORDS]) if at)

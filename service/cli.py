@@ -244,11 +244,16 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def format_results(results: dict) -> str:
-    """Plain text for support staff: care advice first, then each passage with its citation.
+    """Plain text for support staff: an emergency notice first, then care advice, then each
+    passage with its citation.
 
     ``results`` is the API's JSON made with an absolute public address, so every link is whole.
     """
     lines: list[str] = []
+    urgent = results.get("urgent")
+    if urgent:
+        lines += [f"EMERGENCY — {urgent['title']}", textwrap.indent(urgent["message"], "  "),
+                  f"  (Source: {urgent['source']})", ""]
     for care in results.get("care_advice") or []:
         lines += ["SEE A DOCTOR — " + f"{care['article']['title']} › {care['section']}",
                   textwrap.indent(care["text"], "  "), f"  {care['url']}", ""]

@@ -39,6 +39,9 @@ class Metrics:
                                  ["route"], buckets=_LATENCY_BUCKETS, registry=self.registry)
         self.zero_results = Counter("healthfaq_zero_result_searches",
                                     "Searches (not as-you-type) that found no passage", registry=self.registry)
+        # By rule id (a short list the editors keep), never by question.
+        self.urgent_notices = Counter("healthfaq_urgent_notices", "Searches answered with an emergency notice, by rule",
+                                      ["rule"], registry=self.registry)
         self.registry.register(_IndexCollector(holder))
         ProcessCollector(registry=self.registry)
 

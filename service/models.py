@@ -94,6 +94,18 @@ class CareAdvice:
 
 
 @dataclass(frozen=True)
+class UrgentNotice:
+    """An emergency notice from the editors' rules (urgent.py): shown before any answer."""
+    id: str
+    title: str
+    message: str
+    source: str  # the public guidance the rule follows
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "title": self.title, "message": self.message, "source": self.source}
+
+
+@dataclass(frozen=True)
 class SearchResults:
     query: str
     total: int
@@ -101,6 +113,7 @@ class SearchResults:
     took_ms: float
     did_you_mean: str | None = None
     care_advice: tuple[CareAdvice, ...] = field(default=())
+    urgent: "UrgentNotice | None" = None
 
     def to_dict(self, public_url: str = "") -> dict:
         """The API's JSON. With ``public_url`` (the service's public address, no trailing slash) the
@@ -111,5 +124,6 @@ class SearchResults:
             "results": [h.to_dict(public_url) for h in self.hits],
             "took_ms": round(self.took_ms, 3),
             "did_you_mean": self.did_you_mean,
+            "urgent": self.urgent.to_dict() if self.urgent else None,
             "care_advice": [c.to_dict(public_url) for c in self.care_advice] or None,
         }

@@ -67,7 +67,7 @@ _CARE = {"type": "object", "required": ["id", "article", "section", "text", "url
     "text": {"type": "string"}, "url": {"type": "string"}}}
 
 _SEARCH_RESULTS = {
-    "type": "object", "required": ["query", "total", "results", "took_ms", "did_you_mean", "care_advice"],
+    "type": "object", "required": ["query", "total", "results", "took_ms", "did_you_mean", "urgent", "care_advice"],
     "properties": {
         "query": {"type": "string"},
         "total": {"type": "integer", "minimum": 0},
@@ -75,6 +75,12 @@ _SEARCH_RESULTS = {
         "took_ms": {"type": "number"},
         "did_you_mean": {"type": ["string", "null"],
                          "description": "The question with typos corrected, when a correction was used"},
+        "urgent": {"type": ["object", "null"], "required": ["id", "title", "message", "source"],
+                   "properties": {"id": {"type": "string"}, "title": {"type": "string"},
+                                  "message": {"type": "string"}, "source": {"type": "string"}},
+                   "description": "An emergency notice to show before anything else, when the question describes "
+                                  "an emergency happening now (the editors' rules); otherwise null. A safety net, "
+                                  "not triage"},
         "care_advice": {"type": ["array", "null"], "items": _CARE,
                         "description": "The publisher's 'see a doctor' passages when a warning sign is met"}}}
 

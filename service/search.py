@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .models import CareAdvice, Hit, SearchResults
+from .models import CareAdvice, Hit, SearchResults, UrgentNotice
 from .cache import ResultCache
 from .clauses import clauses, stated_vectors
 from .question import did_you_mean, plan_query, question_words
@@ -60,6 +60,7 @@ class Ranked:
     total: int
     corrections: dict[int, str]
     care_advice: tuple[CareAdvice, ...]
+    urgent: UrgentNotice | None
 
 
 def search(index: LoadedIndex, request: SearchRequest, cache: ResultCache | None = None) -> SearchResults:
@@ -97,7 +98,7 @@ def _results(request: SearchRequest, ranked: Ranked, started: float) -> SearchRe
     return SearchResults(query=request.q, total=ranked.total, hits=ranked.hits,
                          took_ms=(time.perf_counter() - started) * 1000.0,
                          did_you_mean=did_you_mean(request.q, ranked.corrections),
-                         care_advice=ranked.care_advice)
+                         care_advice=ranked.care_advice, urgent=ranked.urgent)
 
 
 def _rank(index: LoadedIndex, request: SearchRequest) -> Ranked:
@@ -119,11 +120,14 @@ def _rank(index: LoadedIndex, request: SearchRequest) -> Ranked:
     pattern = index.highlighter.pattern(plan.highlight) if len(page) else None
     hits = tuple(Hit(passage=index.passages[r], score=float(scores[r]),
                      snippet=snippet(index.passages[r].text, pattern)) for r in page)
+    parts = clauses(request.q)
     stated = None
     if semantic and index.care.vectors is not None:
-        stated = stated_vectors(clauses(request.q), question_vector, semantic.embed, happening=False)
+        stated = stated_vectors(parts, question_vector, semantic.embed, happening=False)
+    urgent = index.urgent.detect(parts, question_vector)
     return Ranked(hits=hits, total=total, corrections=plan.corrections,
-                  care_advice=_care_advice(index, plan, rows, stated))
+                  care_advice=_care_advice(index, plan, rows, stated),
+                  urgent=urgent.notice() if urgent else None)
 
 
 def _allowed_rows(index: LoadedIndex, article: str | None) -> np.ndarray:

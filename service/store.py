@@ -25,6 +25,7 @@ from .snippets import Highlighter
 from .spelling import Speller
 from .suggest import Suggester
 from .synonyms import SynonymMap, parse_synonyms
+from .urgent import UrgentDetector, parse_rules
 
 
 class IndexUnavailable(RuntimeError):
@@ -50,6 +51,7 @@ class LoadedIndex:
     suggester: Suggester
     entities: EntityIndex
     semantic: SemanticIndex | None  # None: lexical only (no vectors, or no matching model)
+    urgent: UrgentDetector
 
     @property
     def passage_count(self) -> int:
@@ -89,6 +91,7 @@ def open_version(path: Path, encoder: Encoder | None = None) -> LoadedIndex:
         stored, word_df = _read_whoosh(path)
         synonyms = parse_synonyms((path / V.SYNONYMS).read_text(encoding="utf-8"))
         semantic = open_semantic(path, manifest.semantic, encoder, matrix.n_docs)
+        urgent_rules = parse_rules((path / V.URGENT).read_text(encoding="utf-8"), V.URGENT)
     except Exception as exc:  # any failure to read means this version cannot serve
         raise IndexUnavailable(f"cannot open index version {path.name}: {type(exc).__name__}: {exc}") from exc
     if len(stored) != matrix.n_docs:
@@ -102,7 +105,7 @@ def open_version(path: Path, encoder: Encoder | None = None) -> LoadedIndex:
         word_df=word_df, sorted_words=sorted(word_df), article_rows=_article_rows(passages), articles=articles,
         speller=Speller(word_df, encoder.dictionary if encoder else frozenset()), highlighter=Highlighter(word_df), care=CareSigns(passages, articles, semantic.embed if semantic else None),
         suggester=Suggester(articles, passages), entities=EntityIndex(articles, passages, matrix.stem_df()),
-        semantic=semantic,
+        semantic=semantic, urgent=UrgentDetector(urgent_rules, semantic.embed if semantic else None),
     )
 
 

@@ -12,15 +12,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 import yaml
 
-from .clauses import NEGATION, Clause, clauses, negated, plain_negatives, stems_of
+from .clauses import Clause, negated, plain_negatives, stated_vectors, stems_of
 from .corpus import CorpusError
+from .models import UrgentNotice
 
 RULES_FILE = "urgent.yaml"
+# Cosine a stated clause needs with a rule's example (calibrated on tests/data/urgent_questions.jsonl:
+# recall 0.96, false alarms 0.05 there; see README).
+SIMILARITY = 0.52
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_MESSAGE_CHARS = 400
 MAX_TITLE_CHARS = 80
@@ -31,11 +37,23 @@ class UrgentRule:
     id: str
     title: str
     message: str
+    source: str
     triggers: tuple[tuple[str, ...], ...]  # each trigger phrase as analysed stems
     examples: tuple[str, ...]
+    unlike: tuple[str, ...] = ()  # near misses: the rule's words or topic, but no emergency
 
-    def to_dict(self) -> dict:
-        return {"id": self.id, "title": self.title, "message": self.message}
+    def notice(self) -> UrgentNotice:
+        return UrgentNotice(id=self.id, title=self.title, message=self.message, source=self.source)
+
+
+def rules_text(corpus: Path) -> tuple[str, str]:
+    """The rules a build uses, and where they come from: the corpus folder's own urgent.yaml
+    (which replaces the defaults: editors own the list), else the one shipped with the package."""
+    own = Path(corpus) / RULES_FILE
+    if own.is_file():
+        return own.read_text(encoding="utf-8"), str(own)
+    shipped = resources.files("service").joinpath("data", RULES_FILE)
+    return shipped.read_text(encoding="utf-8"), str(shipped)
 
 
 def parse_rules(text: str, source: str) -> list[UrgentRule]:
@@ -60,11 +78,12 @@ def parse_rules(text: str, source: str) -> list[UrgentRule]:
 
 def _rule(raw: object, source: str, line: int) -> UrgentRule:
     if not isinstance(raw, dict):
-        raise CorpusError(source, line, "each rule must be a mapping with id, title, message, triggers, examples")
+        raise CorpusError(source, line, "each rule must be a mapping with id, title, source, message, triggers, "
+                                        "examples")
     rule_id = raw.get("id")
     if not isinstance(rule_id, str) or not _ID.match(rule_id):
         raise CorpusError(source, line, "'id' must be lowercase letters and digits joined by hyphens")
-    for key, limit in (("title", MAX_TITLE_CHARS), ("message", MAX_MESSAGE_CHARS)):
+    for key, limit in (("title", MAX_TITLE_CHARS), ("message", MAX_MESSAGE_CHARS), ("source", MAX_MESSAGE_CHARS)):
         value = raw.get(key)
         if not isinstance(value, str) or not value.strip():
             raise CorpusError(source, line, f"rule {rule_id!r}: '{key}' must be non-empty text")
@@ -72,11 +91,12 @@ def _rule(raw: object, source: str, line: int) -> UrgentRule:
             raise CorpusError(source, line, f"rule {rule_id!r}: '{key}' is longer than {limit} characters")
     triggers = _phrases(raw, "triggers", source, line, rule_id)
     examples = _phrases(raw, "examples", source, line, rule_id)
+    unlike = _phrases(raw, "unlike", source, line, rule_id) if raw.get("unlike") is not None else []
     stems = tuple(tuple(stems_of(plain_negatives(t))) for t in triggers)
     if not all(stems):
         raise CorpusError(source, line, f"rule {rule_id!r}: a trigger has no content words")
     return UrgentRule(id=rule_id, title=raw["title"].strip(), message=" ".join(raw["message"].split()),
-                      triggers=stems, examples=tuple(examples))
+                      source=" ".join(raw["source"].split()), triggers=stems, examples=tuple(examples), unlike=tuple(unlike))
 
 
 def _phrases(raw: dict, key: str, source: str, line: int, rule_id: str) -> list[str]:
@@ -99,32 +119,29 @@ def _rule_line(lines: list[str], raw: object, number: int) -> int:
 class UrgentDetector:
     """Decides whether a question describes one of the rules' emergencies.
 
-    ``embed`` (texts -> unit vectors), when given, adds the meaning test: the rules' examples are
-    embedded once, here; a question's own vector is passed in by the search that computed it.
+    ``embed`` (text -> unit vector), when given, adds the meaning test: the rules' examples and
+    near misses are embedded once, here; a question's own vector is passed in by the search that
+    computed it. A rule is met by meaning when some stated clause is at least ``threshold``
+    similar to one of its examples and closer to that example than to any of its near misses.
     """
 
     def __init__(self, rules: Sequence[UrgentRule], embed: Callable[[str], np.ndarray] | None = None,
-                 threshold: float = 0.0) -> None:
+                 threshold: float = SIMILARITY) -> None:
         self.rules = list(rules)
         self.embed = embed
         self.threshold = threshold
-        self._examples = None
-        self._example_rule = np.empty(0, dtype=np.int64)
+        self._examples = self._unlike = None
         if embed is not None and self.rules:
-            owners = [(r, e) for r, rule in enumerate(self.rules) for e in rule.examples]
-            self._examples = np.stack([embed(example) for _, example in owners])
-            self._example_rule = np.array([r for r, _ in owners], dtype=np.int64)
+            self._examples = _Prototypes([rule.examples for rule in self.rules], embed)
+            self._unlike = _Prototypes([rule.unlike for rule in self.rules], embed)
 
-    def detect(self, text: str, question_vector: np.ndarray | None = None) -> UrgentRule | None:
-        parts = clauses(text)
-        lexical = self._lexical(parts)
-        if lexical is not None:
-            return lexical
-        return self._by_meaning(text, parts, question_vector)
+    def detect(self, parts: list[Clause], question_vector: np.ndarray | None = None) -> UrgentRule | None:
+        """The rule a question (read into ``parts`` by clauses.clauses) meets, else None."""
+        return self._lexical(parts) or self._by_meaning(parts, question_vector)
 
     def _lexical(self, parts: list[Clause]) -> UrgentRule | None:
         for clause in parts:
-            if not clause.counts:
+            if not clause.acute:
                 continue
             for rule in self.rules:
                 for trigger in rule.triggers:
@@ -132,23 +149,31 @@ class UrgentDetector:
                         return rule
         return None
 
-    def similarities(self, vectors: np.ndarray) -> np.ndarray:
-        """Per rule, the best cosine of any of ``vectors`` with any of its examples."""
-        best = np.full(len(self.rules), -1.0)
-        if self._examples is None or not len(vectors):
-            return best
-        scores = (np.atleast_2d(vectors) @ self._examples.T).max(axis=0)
-        np.maximum.at(best, self._example_rule, scores)
-        return best
+    def _by_meaning(self, parts: list[Clause], question_vector: np.ndarray | None) -> UrgentRule | None:
+        if self._examples is None or not parts:
+            return None
+        vector = question_vector if question_vector is not None else self.embed(" ".join(c.text for c in parts))
+        stated = stated_vectors(parts, vector, self.embed, happening=True)
+        if not len(stated):
+            return None
+        like, unlike = self._examples.best(stated), self._unlike.best(stated)
+        met = (like >= self.threshold) & (like > unlike)
+        if not met.any():
+            return None
+        return self.rules[int(np.argmax(np.where(met, like, -1.0)))]
 
-    def _by_meaning(self, text: str, parts: list[Clause], question_vector: np.ndarray | None) -> UrgentRule | None:
-        if self.embed is None or self._examples is None:
-            return None
-        counted = [c for c in parts if c.counts and not any(w in NEGATION for w in c.words)]
-        if not counted:
-            return None
-        vectors = [question_vector if question_vector is not None else self.embed(text)] if len(parts) == 1 else \
-            [self.embed(c.text) for c in counted]
-        best = self.similarities(np.stack(vectors))
-        rule = int(np.argmax(best))
-        return self.rules[rule] if best[rule] >= self.threshold else None
+
+class _Prototypes:
+    """Phrases embedded once, grouped by rule: the best similarity per rule to some vectors."""
+
+    def __init__(self, groups: Sequence[Sequence[str]], embed: Callable[[str], np.ndarray]) -> None:
+        self.count = len(groups)
+        owners = [(g, phrase) for g, phrases in enumerate(groups) for phrase in phrases]
+        self.vectors = np.stack([embed(p) for _, p in owners]) if owners else None
+        self.owner = np.array([g for g, _ in owners], dtype=np.int64)
+
+    def best(self, vectors: np.ndarray) -> np.ndarray:
+        found = np.full(self.count, -1.0)
+        if self.vectors is not None:
+            np.maximum.at(found, self.owner, (vectors @ self.vectors.T).max(axis=0))
+        return found

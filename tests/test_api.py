@@ -4,7 +4,7 @@ import pytest
 
 def test_search_returns_the_documented_shape(client):
     body = client.get("/search", params={"q": "wet dreams", "limit": 3}).json()
-    assert set(body) == {"query", "total", "results", "took_ms", "did_you_mean", "care_advice"}
+    assert set(body) == {"query", "total", "results", "took_ms", "did_you_mean", "urgent", "care_advice"}
     assert body["query"] == "wet dreams" and body["total"] >= 1
     hit = body["results"][0]
     assert set(hit) == {"id", "article", "section", "text", "snippet", "score", "url"}

@@ -33,7 +33,7 @@ def test_json_output_is_the_api_shape(capsys, bundled_index_dir):
     body = json.loads(out)
     assert status == 0
     assert body["did_you_mean"] == "sialadenitis"
-    assert set(body) == {"query", "total", "results", "took_ms", "did_you_mean", "care_advice"}
+    assert set(body) == {"query", "total", "results", "took_ms", "did_you_mean", "urgent", "care_advice"}
 
 
 def test_nothing_found_says_so(capsys, bundled_index_dir):

@@ -128,6 +128,11 @@
 
     function showResults(data) {
       results.replaceChildren();
+      if (data.urgent) {
+        results.append(el("div", { class: "urgent", role: "alert" },
+          el("p", { class: "urgent-title" }, data.urgent.title), el("p", {}, data.urgent.message),
+          el("p", { class: "urgent-source" }, "Source: " + data.urgent.source)));
+      }
       if (data.did_you_mean) {
         const fix = el("a", { href: new URL("?q=" + encodeURIComponent(data.did_you_mean), SERVICE).href }, data.did_you_mean);
         fix.addEventListener("click", (event) => {

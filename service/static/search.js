@@ -97,6 +97,14 @@
     return el("div", { role: "row", class: "result" }, cell);
   }
 
+  // An emergency notice comes before everything else, and is announced (role="alert").
+  function urgentBlock(urgent) {
+    return el("div", { class: "urgent", role: "alert" },
+      el("p", { class: "urgent-title" }, urgent.title),
+      el("p", { class: "urgent-message" }, urgent.message),
+      el("p", { class: "urgent-source" }, "Source: " + urgent.source));
+  }
+
   function careBlock(care, q) {
     const aside = el("aside", { class: "care", "aria-label": "When to see a doctor" });
     for (const c of care) {
@@ -117,6 +125,7 @@
       area.replaceChildren();
       active = -1;
       input.removeAttribute("aria-activedescendant");
+      if (data.urgent) area.append(urgentBlock(data.urgent));
       if (data.did_you_mean) {
         const link = el("a", { href: "/?q=" + encodeURIComponent(data.did_you_mean) }, data.did_you_mean);
         link.addEventListener("click", (event) => {
