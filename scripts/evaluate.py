@@ -4,6 +4,8 @@
     python scripts/evaluate.py --questions ../shared/bench/medquad/dev_queries.jsonl --sample 1000 --index mq-index
 
 Care format ({"qid", "query", "care": true|false}): precision and recall of care advice.
+Urgent format ({"qid", "query", "urgent": rule id | null}): recall of emergency notices and the
+share of false alarms.
 Seed format ({"query", "expect_any", "k", "forbid", "expect_empty"}): success@k, MRR@10 (rank of
 the first passage containing an expected phrase), chrome violations, non-empty answers to
 unanswerable questions.
@@ -64,6 +66,8 @@ def main() -> int:
         engines["plain BM25 baseline"] = baseline.passages
     if "care" in questions[0]:
         rows = {"ours": score_care(index, questions)}
+    elif "urgent" in questions[0]:
+        rows = {"ours": score_urgent(index, questions)}
     else:
         scorer = score_seed if "relevant" not in questions[0] else score_documents
         rows = {label: scorer(run, questions) for label, run in engines.items()}
@@ -148,6 +152,22 @@ def score_care(index: LoadedIndex, questions: list[dict]) -> dict:
             print(f"  {'missed' if q['care'] else 'false alarm'}: {q['query']}", file=sys.stderr)
     return {"precision": hits / max(1, hits + alarms), "recall": hits / max(1, len(wanted)),
             "with sign": len(wanted), "without": len(questions) - len(wanted)}
+
+
+def score_urgent(index: LoadedIndex, questions: list[dict]) -> dict:
+    """Emergency notices against labels ({"query", "urgent": rule id | null}): recall on urgent
+    questions, false alarms on the rest, and notices that named another rule."""
+    found = {q["qid"]: search(index, SearchRequest(q=q["query"])).urgent for q in questions}
+    urgent = [q for q in questions if q["urgent"]]
+    calm = [q for q in questions if not q["urgent"]]
+    for q in questions:
+        notice = found[q["qid"]]
+        if bool(notice) != bool(q["urgent"]):
+            print(f"  {'missed' if q['urgent'] else 'false alarm'}: {q['query']}", file=sys.stderr)
+    return {"recall": _mean([1.0 if found[q["qid"]] else 0.0 for q in urgent]),
+            "false alarms": _mean([1.0 if found[q["qid"]] else 0.0 for q in calm]),
+            "other rule": sum(1 for q in urgent if found[q["qid"]] and found[q["qid"]].id != q["urgent"]),
+            "urgent": len(urgent), "not urgent": len(calm)}
 
 
 def _mean(values: list[float]) -> float:

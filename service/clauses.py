@@ -27,10 +27,10 @@ _WORD = re.compile(r"[^\W_]+")
 NEGATION = frozenset("no not never without nor neither none denies deny denied nothing".split())
 NEGATION_REACH = 3  # words before a sign that a negation reaches
 # A clause denies what it describes when a negation opens it ("no chest pain", "not coughing")
-# or follows an early auxiliary ("my face is not drooping"); "it will not stop bleeding" or
-# "she won't answer" deny nothing.
-_AUXILIARY = frozenset("is are was were am do does did have has had".split())
-OPENING_WORDS = 3
+# or follows an early auxiliary ("my face is not drooping", "I'm not suicidal"); "it will not
+# stop bleeding" or "she won't answer" deny nothing.
+_AUXILIARY = frozenset("is are was were am m s re do does did have has had".split())
+_LEADING = frozenset("and but just also so".split())
 EARLY_WORDS = 6
 # A clause asking about a condition rather than describing one: it opens with a question word
 # and names no one it is happening to.
@@ -124,6 +124,7 @@ def stated_vectors(parts: list[Clause], question_vector: np.ndarray, embed, happ
 def denies(clause: Clause) -> bool:
     """The clause says a sign is absent: see OPENING_WORDS and _AUXILIARY."""
     words = clause.words
-    if NEGATION.intersection(words[:OPENING_WORDS]):
+    opening = words[1:2] if words[:1] and words[0] in _LEADING else words[:1]
+    if NEGATION.intersection(opening):
         return True
     return any(w in NEGATION and words[at - 1] in _AUXILIARY for at, w in enumerate(words[:EARLY_WORDS]) if at)

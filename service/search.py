@@ -103,9 +103,11 @@ def _results(request: SearchRequest, ranked: Ranked, started: float) -> SearchRe
 
 def _rank(index: LoadedIndex, request: SearchRequest) -> Ranked:
     plan = plan_query(request.q, index, prefix=request.prefix)
-    # As-you-type questions stay lexical: a half-typed word embeds as noise, and the box asks on
-    # every keystroke. The full question gets the hybrid ranking.
-    semantic = index.semantic if not request.prefix else None
+    # While a word is being typed the question stays lexical: a half-typed word embeds as noise,
+    # and the box asks on every keystroke. A finished question (or one whose last word is
+    # complete) gets the hybrid ranking; search.js asks it whole once typing pauses.
+    mid_word = request.prefix and request.q[-1:].isalnum()
+    semantic = index.semantic if not mid_word else None
     question_vector = semantic.embed(request.q) if semantic else None
     cosines = semantic.similarities(question_vector) if semantic else None
     allowed = _allowed_rows(index, request.article)

@@ -68,9 +68,9 @@ def parse_rules(text: str, source: str) -> list[UrgentRule]:
     rules, seen = [], set()
     lines = text.split("\n")
     for number, raw in enumerate(data, start=1):
-        rule = _rule(raw, source, _rule_line(lines, raw, number))
+        rule = _rule(raw, source, _rule_line(lines, number))
         if rule.id in seen:
-            raise CorpusError(source, _rule_line(lines, raw, number), f"duplicate rule id {rule.id!r}")
+            raise CorpusError(source, _rule_line(lines, number), f"duplicate rule id {rule.id!r}")
         seen.add(rule.id)
         rules.append(rule)
     return rules
@@ -106,13 +106,9 @@ def _phrases(raw: dict, key: str, source: str, line: int, rule_id: str) -> list[
     return [v.strip() for v in value]
 
 
-def _rule_line(lines: list[str], raw: object, number: int) -> int:
-    """The line of the rule's "- id:" entry (rules are counted when the id is unusable)."""
-    rule_id = raw.get("id") if isinstance(raw, dict) else None
+def _rule_line(lines: list[str], number: int) -> int:
+    """The line where the ``number``-th rule (a top-level "- " entry) starts."""
     starts = [i for i, line in enumerate(lines, start=1) if line.startswith("- ")]
-    for i in starts:
-        if isinstance(rule_id, str) and lines[i - 1].strip() == f"- id: {rule_id}":
-            return i
     return starts[number - 1] if number <= len(starts) else 1
 
 

@@ -488,3 +488,21 @@ def test_copy_with_citation_uses_the_public_address(browser, tmp_path, bundled_i
     finally:
         ctx.close()
         stop_server(server)
+
+
+def test_an_emergency_is_announced_above_everything_as_typed(page, sites):
+    page.goto(sites["service"] + "/")
+    type_question(page, "semen leaking and now crushing chest pain and sweating")
+    alert = page.locator('#results .urgent[role="alert"]')
+    expect(alert).to_contain_text("Possible heart attack")  # after the pause, the whole question
+    expect(alert).to_contain_text("Source:")
+    expect(page.locator("#result-0")).to_be_visible()
+    assert alert.bounding_box()["y"] < page.locator("#result-0").bounding_box()["y"]
+
+
+def test_the_embedded_box_shows_an_emergency_first(page, sites):
+    page.goto(sites["allowed"] + "/")
+    box = page.locator("[data-healthfaq-search]")
+    box.locator("input[role=combobox]").press_sequentially("i want to kill myself", delay=15)
+    alert = box.locator('.urgent[role="alert"]')
+    expect(alert).to_contain_text("crisis line")

@@ -14,6 +14,7 @@
   // The service root is the folder above /static/, so a service behind a path prefix works too.
   const SERVICE = new URL("../", script.src);
   const DEBOUNCE_MS = 150;
+  const SETTLE_MS = 700; // a pause: ask the whole question (hybrid ranking, emergency notices)
   const RESULTS = 5;
   let boxes = 0;
 
@@ -80,6 +81,7 @@
     root.append(el("div", { class: "box", "data-box": String(n) }, form, status, results));
 
     let timer = 0;
+    let settle = 0; // the whole-question search after a pause; any key other than typing cancels it
     let suggestCall = null;
     let searchCall = null;
     let options = [];
@@ -193,9 +195,12 @@
 
     input.addEventListener("input", () => {
       window.clearTimeout(timer);
+      window.clearTimeout(settle);
       timer = window.setTimeout(() => { suggest(); search(true); }, DEBOUNCE_MS);
+      settle = window.setTimeout(() => search(false), SETTLE_MS);
     });
     input.addEventListener("keydown", (event) => {
+      if (event.key.length > 1 && event.key !== "Backspace" && event.key !== "Delete") window.clearTimeout(settle);
       if (event.key === "ArrowDown" && options.length) { event.preventDefault(); setActive(active + 1); }
       else if (event.key === "ArrowUp" && options.length) { event.preventDefault(); setActive(active - 1); }
       else if (event.key === "Enter" && active >= 0) { event.preventDefault(); choose(active); }

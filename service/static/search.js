@@ -9,6 +9,9 @@
 (() => {
   const PAGE_SIZE = 10;
   const DEBOUNCE_MS = 150;
+  // Once typing pauses this long, the question is asked whole: the hybrid ranking and the meaning
+  // tests (care advice, emergencies) need finished words.
+  const SETTLE_MS = 700;
   const form = document.getElementById("search-form");
   const input = document.getElementById("q");
   const area = document.getElementById("results");
@@ -27,6 +30,7 @@
   input.setAttribute("aria-expanded", "false");
 
   let timer = 0;
+  let settle = 0; // the whole-question search after a pause; any key other than typing cancels it
   let inFlight = null;
   let active = -1;
   let state = null; // {q, prefix, total, shown}
@@ -258,6 +262,7 @@
   }
 
   input.addEventListener("keydown", (event) => {
+    if (event.key.length > 1 && event.key !== "Backspace" && event.key !== "Delete") window.clearTimeout(settle);
     if (event.key === "ArrowDown" || event.key === "ArrowUp") {
       if (!state || state.shown === 0) return;
       event.preventDefault();
@@ -276,7 +281,9 @@
 
   input.addEventListener("input", () => {
     window.clearTimeout(timer);
+    window.clearTimeout(settle);
     timer = window.setTimeout(() => runSearch(true), DEBOUNCE_MS);
+    settle = window.setTimeout(() => runSearch(false), SETTLE_MS);
   });
 
   form.addEventListener("submit", (event) => {

@@ -1,0 +1,145 @@
+"""Emergency notices: the editors' rules, detection by words and by meaning, shown first everywhere."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from service import version as V
+from service.clauses import clauses
+from service.corpus import CorpusError
+from service.indexer import build_index
+from service.search import SearchRequest, search
+from service.urgent import parse_rules, rules_text
+from tests.conftest import CORPUS, DATA, ROOT, make_settings
+
+QUESTIONS = [json.loads(line) for line in (DATA / "urgent_questions.jsonl").read_text().splitlines() if line.strip()]
+RULE = """- id: test-rule
+  title: A test emergency
+  source: "A public guidance page"
+  message: Call your local emergency number now.
+  triggers:
+    - crushing chest pain
+  examples:
+    - I have a crushing pain in my chest
+"""
+
+
+def notice(index, q):
+    return search(index, SearchRequest(q=q)).urgent
+
+
+def test_the_shipped_rules_parse_and_each_names_its_source():
+    text, source = rules_text(CORPUS)  # the tests' corpus has none of its own: the shipped list
+    rules = parse_rules(text, source)
+    assert len(rules) >= 14 and all(r.source and r.message and r.examples and r.triggers for r in rules)
+    assert {"heart-attack", "stroke", "suicide-self-harm", "priapism", "clot-in-lung"} <= {r.id for r in rules}
+
+
+@pytest.mark.parametrize("text, line, reason", [
+    (RULE.replace('  source: "A public guidance page"\n', ""), 1, "'source'"),
+    (RULE.replace("id: test-rule", "id: Test Rule"), 1, "'id'"),
+    (RULE + RULE.replace("title: A test emergency", "title: Again"), 9, "duplicate rule id"),
+    (RULE.replace("  examples:\n    - I have a crushing pain in my chest\n", ""), 1, "'examples'"),
+    ("- id: a\n  title: [broken\n", 3, "broken YAML"),
+])
+def test_a_broken_rules_file_names_its_line_and_reason(text, line, reason):
+    with pytest.raises(CorpusError) as caught:
+        parse_rules(text, "urgent.yaml")
+    assert caught.value.line == line and reason in caught.value.reason
+
+
+def test_a_corpus_rules_file_replaces_the_shipped_one_and_goes_into_the_version(tmp_path):
+    corpus = tmp_path / "site"
+    (corpus / "articles").mkdir(parents=True)
+    for path in (CORPUS / "articles").glob("*.md"):
+        (corpus / "articles" / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    (corpus / "urgent.yaml").write_text(RULE, encoding="utf-8")
+    build_index(corpus, tmp_path / "index")
+    folder = V.version_path(tmp_path / "index", V.current_version(tmp_path / "index"))
+    assert (folder / V.URGENT).read_text(encoding="utf-8") == RULE
+    (corpus / "urgent.yaml").write_text(RULE.replace("  source: \"A public guidance page\"\n", ""), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "service", "build", "--corpus", str(corpus), "--index",
+                           str(tmp_path / "index"), "--model", "none"], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 1 and "urgent.yaml:1:" in done.stderr and "'source'" in done.stderr
+    assert V.current_version(tmp_path / "index") == folder.name  # the served version is untouched
+
+
+@pytest.mark.parametrize("q, rule", [
+    ("crushing pain in my chest going down my left arm", "heart-attack"),
+    ("my dad's face is drooping on one side and his speech is slurred", "stroke"),
+    ("I want to end my life tonight", "suicide-self-harm"),
+    ("my erection has lasted five hours and it really hurts", "priapism"),
+    ("Hi, I read your article on semen leakage and wanted to ask whether a few drops after peeing are normal. "
+     "Also, since this morning my calf is swollen and sore and now I can't catch my breath.", "clot-in-lung"),
+])
+def test_emergencies_get_their_notice_and_the_answers_still_follow(bundled_index, q, rule):
+    results = search(bundled_index, SearchRequest(q=q))
+    assert results.urgent is not None
+    if "semen leakage" in q:  # a long message: an emergency buried under another question
+        assert results.hits  # shown first, never instead
+    else:
+        assert results.urgent.id == rule
+
+
+@pytest.mark.parametrize("q", [
+    "no chest pain, just heartburn after dinner",   # denied
+    "what are the warning signs of a stroke",       # about a condition
+    "I had a seizure when I was a teenager",        # the past
+    "this traffic is killing me",                   # a figure of speech
+    "semen leakage after urination",                # the corpus's own topic
+])
+def test_no_notice_for_denials_questions_about_a_condition_the_past_or_figures_of_speech(bundled_index, q):
+    assert notice(bundled_index, q) is None
+
+
+def test_the_development_set_stays_above_its_measured_level(bundled_index):
+    """A regression guard on tests/data/urgent_questions.jsonl (measured: recall 0.96, false
+    alarms 0.05; the README reports the numbers from scripts/evaluate.py)."""
+    urgent = [q for q in QUESTIONS if q["urgent"]]
+    calm = [q for q in QUESTIONS if not q["urgent"]]
+    recall = sum(1 for q in urgent if notice(bundled_index, q["query"])) / len(urgent)
+    alarms = sum(1 for q in calm if notice(bundled_index, q["query"])) / len(calm)
+    assert recall >= 0.9 and alarms <= 0.1, (recall, alarms)
+
+
+def test_without_a_model_the_triggers_still_work(lexical_index):
+    assert notice(lexical_index, "I have crushing chest pain and sweating").id == "heart-attack"
+    assert notice(lexical_index, "no crushing chest pain today") is None
+
+
+def test_clauses_tell_denials_and_the_past():
+    parts = clauses("no chest pain. But it won't stop bleeding! Had a seizure 3 years ago")
+    assert [c.counts for c in parts] == [True, True, False]
+    from service.clauses import denies
+    assert [denies(c) for c in parts] == [True, False, False]
+    assert denies(clauses("I'm not suicidal, just tired")[0]) and denies(clauses("my face isn't drooping")[0])
+
+
+def test_the_api_page_and_cli_show_the_notice_first(client, bundled_index_dir):
+    q = "semen leaking from my penis and now crushing chest pain and sweating"
+    body = client.get("/search", params={"q": q}).json()
+    assert body["urgent"]["id"] == "heart-attack" and body["urgent"]["source"] and body["results"]
+    page = client.get("/", params={"q": q}).text  # server-rendered: works without JavaScript
+    assert 'class="urgent" role="alert"' in page
+    assert page.index('role="alert"') < page.index('<ol class="results"')
+    done = subprocess.run([sys.executable, "-m", "service", "search", q, "--index", str(bundled_index_dir)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.stdout.startswith("EMERGENCY — Possible heart attack")
+
+
+def test_metrics_count_notices_by_rule_and_gaps_never_keep_them(tmp_path, bundled_index_dir):
+    from starlette.testclient import TestClient
+
+    from service.app import create_app
+    gaps = tmp_path / "gaps.jsonl"
+    with TestClient(create_app(make_settings(bundled_index_dir, gaps_file=gaps))) as client:
+        client.get("/search", params={"q": "i swallowed a whole bottle of bleach zzqqx"})
+        client.get("/search", params={"q": "zzqqx wwppq"})  # an ordinary zero-result question
+        metrics = client.get("/metrics").text
+    assert 'healthfaq_urgent_notices_total{rule="poisoning-overdose"} 1.0' in metrics
+    assert "bleach" not in metrics
+    kept = gaps.read_text(encoding="utf-8") if gaps.exists() else ""
+    assert "bleach" not in kept and "zzqqx wwppq" in kept
