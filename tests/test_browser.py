@@ -320,7 +320,7 @@ def _box(locator) -> dict:
 @pytest.mark.parametrize("where", ["/", "/?q=belly%20button%20pain", "/articles/semen-leakage", "/openapi.json",
                                   "box"])
 def test_no_console_error_anywhere_the_icon_included(browser, sites, where):
-    """Item 1: every page declares an icon that exists, and /favicon.ico (asked for by pages that
+    """Every page declares an icon that exists, and /favicon.ico (asked for by pages that
     declare none, like a JSON answer opened in a tab) is served.
 
     Chromium fetches no icon while requests are intercepted, so this context is not confine()d:
@@ -355,7 +355,7 @@ def test_no_console_error_anywhere_the_icon_included(browser, sites, where):
 
 
 def test_on_a_phone_the_question_has_the_row_and_answers_fit_the_first_screen(browser, sites):
-    """Item 2, at 390 x 844 with touch: the input takes the row (the button is an icon beside it),
+    """At 390 x 844 with touch: the input takes the row (the button is an icon beside it),
     care advice is folded to its heading, and there is no keyboard hint."""
     ctx = browser.new_context(**PHONE)
     confine(ctx)
@@ -400,7 +400,7 @@ def test_on_a_desktop_care_advice_is_open_and_the_keyboard_hint_shows(page, site
 
 
 def test_an_article_from_the_results_leads_back_to_them_and_marks_its_section(page, sites):
-    """Item 3: the question travels in the link, "back" returns to its results, and the section
+    """the question travels in the link, "back" returns to its results, and the section
     the answer came from is highlighted (:target)."""
     page.goto(sites["service"] + "/")
     type_question(page, "wet dreams")
@@ -424,7 +424,7 @@ def test_an_article_from_the_results_leads_back_to_them_and_marks_its_section(pa
 
 
 def test_a_page_past_the_last_result_says_there_are_no_more(page, sites):
-    """Item 4: /?q=pain&offset=N past the end never says "showing from N+1" over nothing."""
+    """/?q=pain&offset=N past the end never says "showing from N+1" over nothing."""
     total = httpx.get(sites["service"] + "/search", params={"q": "pain"}, timeout=10).json()["total"]
     past = (total // 10 + 1) * 10
     page.goto(sites["service"] + f"/?q=pain&offset={past}")
@@ -444,7 +444,7 @@ def test_a_page_past_the_last_result_says_there_are_no_more(page, sites):
 
 @pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, {"width": 390, "height": 844}])
 def test_the_boxs_suggestions_never_cover_its_results(browser, sites, viewport):
-    """Item 5: while typing, the suggestion list and the first result do not overlap."""
+    """while typing, the suggestion list and the first result do not overlap."""
     ctx = browser.new_context(viewport=viewport)
     confine(ctx)
     try:
@@ -470,7 +470,7 @@ def test_the_boxs_suggestions_never_cover_its_results(browser, sites, viewport):
 
 
 def test_copy_with_citation_uses_the_public_address(browser, tmp_path, bundled_index_dir):
-    """Item 7: with HEALTHFAQ_PUBLIC_URL the copied link starts with it (and never carries the question)."""
+    """with HEALTHFAQ_PUBLIC_URL the copied link starts with it (and never carries the question)."""
     server = start_server(bundled_index_dir, tmp_path, env={"HEALTHFAQ_PUBLIC_URL": "https://faq.example.test"})
     ctx = browser.new_context()
     confine(ctx)

@@ -295,7 +295,7 @@ def test_a_burst_from_one_address_does_not_fail_another_clients_searches(tmp_pat
     assert set(statuses) == {200, 503}  # the burst was shed, not starved
     assert {r.json()["error"]["message"] for r in noisy if r.status_code == 503} == {
         "too many requests from this address at once; try again shortly"}
-    # Refusals are counted on the route they were refused on (item 11), never as "unmatched".
+    # Refusals are counted on the route they were refused on, never as "unmatched".
     assert f'healthfaq_requests_total{{method="GET",route="/search",status="503"}} {statuses.count(503)}.0' in metrics
     assert 'route="unmatched"' not in metrics
 
