@@ -143,6 +143,7 @@ def _serve(args: argparse.Namespace) -> int:
     # Worker processes build their own Settings from the environment: hand the flags over.
     os.environ["HEALTHFAQ_INDEX_DIR"] = str(settings.index_dir)
     os.environ["HEALTHFAQ_CORPUS_PATH"] = str(settings.corpus_path)
+    os.environ["HEALTHFAQ_EMBEDDING_MODEL"] = settings.embedding_model
     options = uvicorn_options(settings)
     if settings.workers <= 1:
         uvicorn.run("service.app:create_app", **options)

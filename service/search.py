@@ -1,8 +1,9 @@
 """The one search function the API, the HTML page and the CLI all call.
 
-question -> QueryPlan (question.py) -> first-pass scores over every passage (ranking.py) ->
-score floor, coverage bonus, duplicates collapsed -> the page of Hits with snippets and, when a
-warning sign is met, the publisher's care advice.
+question -> QueryPlan (question.py) -> lexical scores over every passage (ranking.py), score
+floor, coverage and entity bonuses, duplicates collapsed -> fused with the question's similarity
+to every passage (semantic.py) -> the page of Hits with snippets, the publisher's care advice when
+a warning sign is met, and an emergency notice when the question describes one (urgent.py).
 """
 from __future__ import annotations
 
@@ -91,7 +92,12 @@ def _cache_key(request: SearchRequest) -> tuple:
     while typing, whether the last word is finished."""
     words = tuple(w for w, _, _ in question_words(request.q))
     typing = request.prefix and not request.q[-1:].isspace()
-    return (words, typing, request.limit, request.offset, request.article, request.prefix)
+    return (words, typing, _mid_word(request), request.limit, request.offset, request.article, request.prefix)
+
+
+def _mid_word(request: SearchRequest) -> bool:
+    """As-you-type, with the last word still being typed."""
+    return request.prefix and request.q[-1:].isalnum()
 
 
 def _results(request: SearchRequest, ranked: Ranked, started: float) -> SearchResults:
@@ -106,8 +112,7 @@ def _rank(index: LoadedIndex, request: SearchRequest) -> Ranked:
     # While a word is being typed the question stays lexical: a half-typed word embeds as noise,
     # and the box asks on every keystroke. A finished question (or one whose last word is
     # complete) gets the hybrid ranking; search.js asks it whole once typing pauses.
-    mid_word = request.prefix and request.q[-1:].isalnum()
-    semantic = index.semantic if not mid_word else None
+    semantic = index.semantic if not _mid_word(request) else None
     question_vector = semantic.embed(request.q) if semantic else None
     cosines = semantic.similarities(question_vector) if semantic else None
     allowed = _allowed_rows(index, request.article)

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-import scipy.sparse as sp
 
 from . import schema as S
 from .models import Passage
@@ -33,13 +32,6 @@ class TokenRows:
     @property
     def lengths(self) -> np.ndarray:
         return np.diff(self.indptr)
-
-    def counts(self, n_cols: int) -> sp.csr_matrix:
-        """Passages × ids matrix of occurrence counts."""
-        data = np.ones(len(self.ids), dtype=np.float32)
-        matrix = sp.csr_matrix((data, self.ids, self.indptr), shape=(len(self.indptr) - 1, n_cols))
-        matrix.sum_duplicates()
-        return matrix
 
 
 @dataclass(frozen=True)

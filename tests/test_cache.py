@@ -49,3 +49,9 @@ def test_least_recently_used_entries_go_first():
     cache.put("v", "c", 3)
     assert (cache.get("v", "a"), cache.get("v", "b"), cache.get("v", "c")) == (1, None, 3)
     assert ResultCache(0).get("v", "a") is None
+
+
+def test_a_finished_and_an_unfinished_last_word_are_different_entries(bundled_index):
+    cache = ResultCache(16)
+    search(bundled_index, SearchRequest(q="kegel exercise", prefix=True), cache)  # mid-word: lexical
+    assert cached_search(bundled_index, SearchRequest(q="kegel exercise?", prefix=True), cache) is None

@@ -1,7 +1,6 @@
 """Index builds: two processes writing two segments give the same index as one process."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path

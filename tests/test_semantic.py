@@ -1,7 +1,6 @@
 """The semantic half: vectors in the version, the model check at open, hybrid answers, the floor."""
 from __future__ import annotations
 
-import json
 import logging
 import subprocess
 import sys
@@ -11,7 +10,6 @@ import pytest
 
 from service import version as V
 from service.embedding import Encoder
-from service.indexer import build_index
 from service.search import SearchRequest, search
 from service.semantic import load_encoder
 from service.store import open_current, open_version
