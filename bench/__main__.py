@@ -1,8 +1,8 @@
 """Speed benchmark: our search against bm25s and tantivy, in-process and over HTTP, in one run.
 
     pip install -e '.[bench]'
-    python -m bench                      # full run (~15 min on 2 cores)
-    python -m bench --quick              # smoke run (~3 min)
+    python -m bench                      # full run (20-50 min on 2 cores, most of it embedding)
+    python -m bench --quick              # smoke run (~5 min)
     python -m bench --skip-build --index mq-index --skip-http --profile
     python -m bench --out medquad        # also bench-results/medquad.{md,json}
 
