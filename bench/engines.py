@@ -55,9 +55,11 @@ class Ours:
         self.index = index
 
     def config(self) -> str:
+        semantic = "" if self.index.semantic else " [the index has no vectors for this model: lexical only]"
         return ("service.search.search(index, SearchRequest(q, limit=10, prefix=True for typed-ahead box "
-                "queries)): the full default search the API calls (synonyms, typo handling, snippets, care "
-                "advice), index opened once, no result cache")
+                "queries)): the full default search the API calls (hybrid: the question embedded by the served "
+                "model unless typed ahead; synonyms, typo handling, snippets, care advice), index opened once "
+                f"with that model, no result cache{semantic}")
 
     def slugs(self, query: Query, k: int) -> list[str]:
         results = search(self.index, SearchRequest(q=query.text, limit=k, prefix=query.prefix))
