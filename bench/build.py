@@ -1,9 +1,11 @@
 """Build times: ours through the normal pipeline in a child process, the peers in this one.
 
 Ours runs as `python -m service build`, exactly as an operator runs it, so its figure includes
-what the command does beyond indexing (loading, chunking, the forked writer) and its peak memory
-is its own. The peers index passages already loaded and chunked here; the report adds that load
-and chunk time to them in a second row, so both readings are on the table.
+what the command does beyond indexing (loading, chunking, the forked writer, embedding every
+passage) and its peak memory is its own; the embedding's share is read from the build's own
+progress line, so the lexical part can still be set beside the lexical peers. The peers index
+passages already loaded and chunked here; the report adds that load and chunk time to them in a
+second row, so both readings are on the table.
 """
 from __future__ import annotations
 
@@ -39,6 +41,13 @@ class OurBuild:
     size_bytes: int  # the version directory
     peak_rss_bytes: int  # the build's whole process tree
     version: str
+    embedded: int  # passages the model ran on (the vector cache had the others; 0 for a lexical build)
+    embedding_seconds: float  # from the progress line's count and rate
+
+
+# The last line `service build` writes while embedding (service.progress, not a terminal):
+# "embedding passages: 29887/29887 passages (100%) in 12m34s (39.6/s)".
+EMBEDDED_LINE = re.compile(r"embedding passages: (\d+)/\1 passages \(100%\) in \S+ \(([\d.]+)/s\)")
 
 
 def build_ours(corpus: Path, index_dir: Path, procs: int | None, log_file: Path) -> OurBuild:
@@ -58,8 +67,21 @@ def build_ours(corpus: Path, index_dir: Path, procs: int | None, log_file: Path)
     match = re.search(r"(\d+) passages in ([\d.]+) s", output)
     passages, seconds = (int(match.group(1)), float(match.group(2))) if match else (None, wall)
     version = version_path(index_dir, current_version(index_dir))
+    embedded, embedding_seconds = embedding_figures(output)
     return OurBuild(command=" ".join(command[1:]), seconds=seconds, wall_seconds=wall, passages=passages,
-                    size_bytes=dir_size(version), peak_rss_bytes=peak_rss, version=version.name)
+                    size_bytes=dir_size(version), peak_rss_bytes=peak_rss, version=version.name,
+                    embedded=embedded, embedding_seconds=embedding_seconds)
+
+
+def embedding_figures(output: str) -> tuple[int, float]:
+    """(passages embedded, seconds embedding) from a build's output; (0, 0.0) when it embedded
+    nothing (every vector cached, or no model). The seconds are count / rate: the rate has a
+    decimal where the printed duration has whole seconds."""
+    match = EMBEDDED_LINE.search(output)
+    if not match:
+        return 0, 0.0
+    count, rate = int(match.group(1)), float(match.group(2))
+    return count, count / rate if rate else 0.0
 
 
 def _wait_measuring_rss(process: subprocess.Popen) -> tuple[int, int]:
@@ -94,11 +116,15 @@ def load_passages(corpus: Path) -> tuple[list[Passage], float]:
 
 
 def time_peer_builds(peers: Sequence[Peer], rounds: int, log: Callable[[str], None]) -> dict[str, list[float]]:
-    """Seconds of each peer's build in each round, which peer goes first alternating round by round."""
+    """Seconds of each peer's build in each round, which peer goes first alternating round by round;
+    a peer that searches another's index (its build returns None) is left out."""
     seconds: dict[str, list[float]] = {peer.name: [] for peer in peers}
     for r in range(rounds):
         for peer in rotated(peers[::-1], r):  # the last column's peer first, then the order turns
-            seconds[peer.name].append(peer.build())
+            took = peer.build()
+            if took is not None:
+                seconds[peer.name].append(took)
+    seconds = {name: s for name, s in seconds.items() if s}
     log("  peers: " + ", ".join(f"{name} {statistics.median(s):.2f} s" for name, s in seconds.items())
         + f" (median of {rounds})")
     return seconds

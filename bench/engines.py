@@ -2,8 +2,8 @@
 
 Every engine answers a Query with the article slugs of its top k passages and describes its own
 configuration in a sentence for the report. A peer also builds its index (returning the seconds
-it took) and may say how large that index is on disk. A new peer row in the table (say, bm25s
-with a query encoder in front) is a class with these four methods added to `make_peers`.
+it took, or None when it searches another peer's index) and may say how large that index is on
+disk. A new peer row in the table is a class with these four methods added to `make_peers`.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol, Sequence
 
 from bench.mixes import Query, words
+from service.embedding import Encoder
 from service.models import Passage
 from service.schema import analyze
 from service.search import SearchRequest, search
@@ -29,14 +30,15 @@ class Engine(Protocol):
 
 
 class Peer(Engine, Protocol):
-    def build(self) -> float: ...
+    def build(self) -> float | None: ...
 
     def size_bytes(self) -> int | None: ...
 
 
-def make_peers(passages: Sequence[Passage], work: Path, tantivy_tokenizer: str) -> list[Peer]:
+def make_peers(passages: Sequence[Passage], work: Path, tantivy_tokenizer: str, encoder: Encoder) -> list[Peer]:
     """The peers, in the order of their columns in the table."""
-    return [Bm25sPeer(passages), TantivyPeer(passages, work / "tantivy", tantivy_tokenizer)]
+    bm25s = Bm25sPeer(passages)
+    return [bm25s, TantivyPeer(passages, work / "tantivy", tantivy_tokenizer), QueryEncoderPeer(bm25s, encoder)]
 
 
 def peer_text(p: Passage) -> str:
@@ -53,9 +55,11 @@ class Ours:
         self.index = index
 
     def config(self) -> str:
+        semantic = "" if self.index.semantic else " [the index has no vectors for this model: lexical only]"
         return ("service.search.search(index, SearchRequest(q, limit=10, prefix=True for typed-ahead box "
-                "queries)): the full default search the API calls (synonyms, typo handling, snippets, care "
-                "advice), index opened once, no result cache")
+                "queries)): the full default search the API calls (hybrid: the question embedded by the served "
+                "model unless typed ahead; synonyms, typo handling, snippets, care advice), index opened once "
+                f"with that model, no result cache{semantic}")
 
     def slugs(self, query: Query, k: int) -> list[str]:
         results = search(self.index, SearchRequest(q=query.text, limit=k, prefix=query.prefix))
@@ -96,6 +100,31 @@ class Bm25sPeer:
             return []
         docs, scores = self.retriever.retrieve([tokens], k=k, show_progress=False, n_threads=0)
         return [self.passages[int(d)].article.slug for d, s in zip(docs[0], scores[0]) if s > 0]
+
+
+class QueryEncoderPeer:
+    """A lexical peer that first embeds the question with our encoder: the least a hybrid peer
+    pays per question (its ranking is the lexical peer's; the vector is computed, not used)."""
+
+    def __init__(self, lexical: Bm25sPeer, encoder: Encoder) -> None:
+        self.name = f"{lexical.name}+encoder"
+        self.lexical = lexical
+        self.encoder = encoder
+
+    def build(self) -> None:
+        return None  # searches the lexical peer's index; passages are not embedded
+
+    def size_bytes(self) -> int | None:
+        return None
+
+    def config(self) -> str:
+        return (f"{self.lexical.name}'s index and ranking, each question (prefix ones too) first embedded "
+                f"in-process by the same int8 model ours serves ({self.encoder.model_id}, Encoder.embed_query, "
+                f"one onnxruntime thread); no passage vectors, no cosine, no fusion")
+
+    def slugs(self, query: Query, k: int) -> list[str]:
+        self.encoder.embed_query(query.text)
+        return self.lexical.slugs(query, k)
 
 
 class TantivyPeer:

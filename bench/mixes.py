@@ -42,20 +42,32 @@ def faq_mix(questions: list[dict], n: int, seed: int) -> list[Query]:
 
 def box_mix(passages: Sequence[Passage], n: int, seed: int) -> list[Query]:
     """What a search box sends: 1, 2 or 3 words of a title, or words then a 3-5 letter prefix."""
-    titles = sorted({p.article.title for p in passages})
     rng = random.Random(seed)
     out: list[Query] = []
-    for i, title in enumerate(rng.choices(titles, k=n)):
+    for i, title in enumerate(rng.choices(_titles(passages), k=n)):
         title_words = words(title) or [title.lower()]
         kind = i % 4
-        if kind < 3:
-            out.append(Query(" ".join(title_words[:kind + 1])))
-        else:  # typed ahead: the words before, then the start of the next one
-            at = rng.randrange(min(len(title_words), 3))
-            word = title_words[at]
-            cut = min(len(word), rng.randint(3, 5))
-            out.append(Query(" ".join([*title_words[:at], word[:cut]]), prefix=True))
+        out.append(Query(" ".join(title_words[:kind + 1])) if kind < 3 else _typed_ahead(title_words, rng))
     return out
+
+
+def prefix_mix(passages: Sequence[Passage], n: int, seed: int) -> list[Query]:
+    """Only what the box sends as you type (words then a prefix, prefix=True): the quarter of the
+    box mix that hybrid search keeps lexical, timed on its own."""
+    rng = random.Random(seed + 1)
+    return [_typed_ahead(words(title) or [title.lower()], rng) for title in rng.choices(_titles(passages), k=n)]
+
+
+def _titles(passages: Sequence[Passage]) -> list[str]:
+    return sorted({p.article.title for p in passages})
+
+
+def _typed_ahead(title_words: list[str], rng: random.Random) -> Query:
+    """The words of a title before one of its first three, then the start (3-5 letters) of that one."""
+    at = rng.randrange(min(len(title_words), 3))
+    word = title_words[at]
+    cut = min(len(word), rng.randint(3, 5))
+    return Query(" ".join([*title_words[:at], word[:cut]]), prefix=True)
 
 
 def long_mix(records: list[dict], n: int, seed: int) -> list[Query]:

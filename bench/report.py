@@ -14,13 +14,18 @@ from bench.build import OurBuild
 from bench.latency import K, Latency
 from bench.table import Table, Target, http_cell, mb, ms, times
 
-# The targets, each printed next to its figure: ours against bm25s per (mix, percentile), our
-# build against tantivy's, /search's requests/s as a share of /healthz's at 8 clients on one
-# worker, and the served memory with MedQuAD loaded.
-LATENCY_OVER_BM25S = {("box", "p50"): 3.0, ("faq", "p50"): 5.0, ("faq", "p99"): 10.0}
+# The targets, each printed next to its figure: ours against a peer per (mix, percentile) — the
+# full question against bm25s with the same query encoder (ours embeds it too), the as-you-type box
+# (lexical in ours) against bm25s —, the lexical part of our build against tantivy's, MRR@10 on the
+# faq mix, /search's requests/s as a share of /healthz's at 8 clients on one worker, and the served
+# memory with MedQuAD (vectors and model included) loaded.
+QUERY_ENCODER_PEER = "bm25s+encoder"
+LATENCY_OVER_PEER = {("box", "p50"): ("bm25s", 3.0), ("faq", "p50"): (QUERY_ENCODER_PEER, 2.0),
+                     ("faq", "p99"): (QUERY_ENCODER_PEER, 3.0)}
 BUILD_OVER_TANTIVY = 10.0
+LEAST_MRR_AT_10 = 0.77
 SEARCH_SHARE_OF_HEALTHZ = {"bundled": 0.50, "medquad": 0.25}
-SERVED_RSS_MB = 400.0
+SERVED_RSS_MB = 500.0
 LATENCY_FIGURES = {"p50": "p50 ms", "p95": "p95 ms", "p99": "p99 ms", "cpu_p99": "p99 ms, thread CPU time"}
 
 
@@ -30,7 +35,8 @@ class InProcess:
     records: int
     passages: int
     load_chunk_seconds: float
-    peer_builds: dict[str, list[float]]  # in the peers' column order
+    peers: list[str]  # in the order of their columns
+    peer_builds: dict[str, list[float]]  # the peers with an index of their own
     peer_sizes: dict[str, int | None]
     open_seconds: float
     mix_sizes: dict[str, int]
@@ -45,22 +51,25 @@ class Results:
     started_at: str
     machine: dict
     args: argparse.Namespace  # the options as run (after --quick)
-    build: OurBuild | None
+    build: OurBuild | None  # cold
+    rebuild: OurBuild | None  # the same index directory, one article changed
     in_process: InProcess
     http: dict | None  # {"bundled"|"medquad": bench.http.load_servers(...)}
     notes: list[str]
 
 
 def make_table(results: Results) -> Table:
-    peers = list(results.in_process.peer_builds)
+    peers = results.in_process.peers
     table = Table(columns=("area", "figure", "ours", *peers, "/healthz", "ratio", "target", "ok"))
     if results.build:
         _build_rows(table, results.build, results.in_process)
+    if results.rebuild:
+        _rebuild_rows(table, results.rebuild)
     table.add("open", "index open, seconds", ours=f"{results.in_process.open_seconds:.2f}")
     _latency_rows(table, results.in_process.latency, peers)
     mrr = results.in_process.mrr_at_10
     table.add("quality faq", "MRR@10", **{name: f"{value:.3f}" for name, value in mrr.items()},
-              target=Target("> bm25s", "faq MRR@10 > bm25s", mrr["ours"] > mrr["bm25s"]))
+              target=Target(f"≥ {LEAST_MRR_AT_10}", f"faq MRR@10 ≥ {LEAST_MRR_AT_10}", mrr["ours"] >= LEAST_MRR_AT_10))
     if results.http:
         for name, per_workers in results.http.items():
             for workers, served in per_workers.items():
@@ -72,27 +81,46 @@ def make_table(results: Results) -> Table:
 def _build_rows(table: Table, build: OurBuild, run: InProcess) -> None:
     peer_s = {name: statistics.median(s) for name, s in run.peer_builds.items()}
     tantivy, load_chunk = peer_s["tantivy"], run.load_chunk_seconds
+    lexical = build.seconds - build.embedding_seconds
     limit = BUILD_OVER_TANTIVY
-    table.add("build", "seconds (ours: service build)", ours=f"{build.seconds:.1f}",
-              **{name: f"{s:.2f}" for name, s in peer_s.items()}, ratio=f"{times(build.seconds, tantivy)} tantivy",
-              target=Target(f"≤ {limit:.0f}× tantivy", f"build ≤ {limit:.0f}× tantivy", build.seconds <= limit * tantivy))
+    table.add("build", "seconds (ours: service build, cold)", ours=f"{build.seconds:.1f}",
+              **{name: f"{s:.2f}" for name, s in peer_s.items()}, ratio=f"{times(build.seconds, tantivy)} tantivy")
+    table.add("build", "of which embedding: seconds, passages/s",
+              ours=f"{build.embedding_seconds:.1f}, {_rate(build.embedded, build.embedding_seconds)}")
+    table.add("build", "seconds without embedding", ours=f"{lexical:.1f}",
+              **{name: f"{s:.2f}" for name, s in peer_s.items()}, ratio=f"{times(lexical, tantivy)} tantivy",
+              target=Target(f"≤ {limit:.0f}× tantivy", f"build without embedding ≤ {limit:.0f}× tantivy",
+                            lexical <= limit * tantivy))
     table.add("build", "seconds, peers + load & chunk", ours=f"{build.seconds:.1f}",
               **{name: f"{s + load_chunk:.2f}" for name, s in peer_s.items()},
               ratio=f"{times(build.seconds, tantivy + load_chunk)} tantivy")
-    table.add("build", "passages/s", ours=f"{run.passages / build.seconds:,.0f}",
-              **{name: f"{run.passages / s:,.0f}" for name, s in peer_s.items()})
+    table.add("build", "passages/s", ours=_rate(run.passages, build.seconds),
+              **{name: _rate(run.passages, s) for name, s in peer_s.items()})
     table.add("build", "index size on disk", ours=mb(build.size_bytes),
               **{name: mb(size) for name, size in run.peer_sizes.items() if size is not None})
     table.add("build", "peak RSS (child process)", ours=mb(build.peak_rss_bytes))
+
+
+def _rebuild_rows(table: Table, rebuild: OurBuild) -> None:
+    table.add("rebuild", "one article changed: seconds", ours=f"{rebuild.seconds:.1f}")
+    table.add("rebuild", "passages/s; passages embedded",
+              ours=f"{_rate(rebuild.passages or 0, rebuild.seconds)}; {rebuild.embedded:,}")
+    table.add("rebuild", "peak RSS (child process)", ours=mb(rebuild.peak_rss_bytes))
+
+
+def _rate(count: int, seconds: float) -> str:
+    return f"{count / seconds:,.0f}/s" if seconds else "–"
 
 
 def _latency_rows(table: Table, latency: Latency, peers: list[str]) -> None:
     for mix, per_engine in latency.items():
         med = {name: figures["median"] for name, figures in per_engine.items()}
         for p, figure in LATENCY_FIGURES.items():
-            limit = LATENCY_OVER_BM25S.get((mix, p))
-            target = None if limit is None else Target(
-                f"≤ {limit:.0f}× bm25s", f"{mix} {p} ≤ {limit:.0f}× bm25s", med["ours"][p] <= limit * med["bm25s"][p])
+            target = None
+            if (mix, p) in LATENCY_OVER_PEER:
+                peer, limit = LATENCY_OVER_PEER[(mix, p)]
+                target = Target(f"≤ {limit:.0f}× {peer}", f"{mix} {p} ≤ {limit:.0f}× {peer}",
+                                med["ours"][p] <= limit * med[peer][p])
             table.add(f"latency {mix}", figure, **{name: ms(m[p]) for name, m in med.items()},
                       ratio=", ".join(f"{times(med['ours'][p], med[peer][p])} {peer}" for peer in peers), target=target)
 
@@ -163,8 +191,9 @@ def markdown(results: Results, table: Table) -> str:
 
 def _build_line(build: OurBuild, rounds: int) -> str:
     return (f"build: `{build.command}` ({build.seconds:.1f} s as the build reports it, {build.wall_seconds:.1f} s "
-            f"wall with interpreter start); peers index the passages already loaded and chunked in the benchmark "
-            f"process (median of {rounds}); the second build row adds that load + chunk time to the peers")
+            f"wall with interpreter start; the embedding's seconds = passages / rate of its last progress line, "
+            f"the lexical part = the rest); peers index the passages already loaded and chunked in the benchmark "
+            f"process (median of {rounds}); the fourth build row adds that load + chunk time to the peers")
 
 
 def as_json(results: Results, table: Table) -> dict:
@@ -172,6 +201,7 @@ def as_json(results: Results, table: Table) -> dict:
     run = results.in_process
     return {"started_at": results.started_at, "args": {k: str(v) for k, v in vars(results.args).items()},
             "machine": results.machine, "build": dataclasses.asdict(results.build) if results.build else None,
+            "rebuild": dataclasses.asdict(results.rebuild) if results.rebuild else None,
             "load_chunk_seconds": run.load_chunk_seconds, "peer_builds": run.peer_builds,
             "latency": run.latency, "mrr_at_10": run.mrr_at_10, "engine_config": run.engine_config,
             "http": results.http, "table": table.rows, "targets": dict(table.verdicts)}

@@ -3,6 +3,7 @@ and the table's rows and targets from a run's results."""
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import random
 import subprocess
@@ -13,7 +14,11 @@ import numpy as np
 import pytest
 
 from bench import report
+from bench.build import OurBuild, embedding_figures
+from bench.corpora import EDIT_MARK, QUICK_RECORDS, ChangedArticle, write_slice, write_with_one_article_changed
+from bench.mixes import Query
 from bench.stats import percentiles
+from service.progress import Progress
 from tests.conftest import ROOT, start_server, stop_server
 
 
@@ -45,21 +50,65 @@ def _figures(p50: float) -> dict:
     return {"median": {"p50": p50, "p95": p50, "p99": p50, "cpu_p99": p50}}
 
 
+def _build(seconds: float, embedded: int, embedding_seconds: float) -> OurBuild:
+    return OurBuild(command="service build", seconds=seconds, wall_seconds=seconds + 1, passages=5, size_bytes=2**20,
+                    peak_rss_bytes=2**27, version="v1", embedded=embedded, embedding_seconds=embedding_seconds)
+
+
 def test_table_rows_and_targets_from_results():
-    latency = {mix: {"ours": _figures(2.0), "bm25s": _figures(1.0), "tantivy": _figures(0.5)}
-               for mix in ("box", "faq", "long")}
+    latency = {mix: {"ours": _figures(2.0), "bm25s": _figures(1.0), "tantivy": _figures(0.5),
+                     "bm25s+encoder": _figures(1.5 if mix == "faq" else 1.2)} for mix in ("box", "faq", "long")}
+    latency["faq"]["ours"] = {"median": {"p50": 2.9, "p95": 4.0, "p99": 4.6, "cpu_p99": 4.0}}
     in_process = report.InProcess(
-        records=3, passages=5, load_chunk_seconds=0.1, peer_builds={"bm25s": [1.0], "tantivy": [0.5]},
-        peer_sizes={"bm25s": None, "tantivy": 2**20}, open_seconds=0.2, mix_sizes={"box": 1, "faq": 1, "long": 1},
-        latency=latency, mrr_at_10={"ours": 0.5, "bm25s": 0.6, "tantivy": 0.4}, engine_config={}, profile="")
-    results = report.Results(started_at="2026-01-01T00:00:00", machine={}, args=argparse.Namespace(), build=None,
-                             in_process=in_process, http=None, notes=[])
+        records=3, passages=5, load_chunk_seconds=0.1, peers=["bm25s", "tantivy", "bm25s+encoder"],
+        peer_builds={"bm25s": [1.0], "tantivy": [0.5]}, peer_sizes={"bm25s": None, "tantivy": 2**20, "bm25s+encoder": None},
+        open_seconds=0.2, mix_sizes={"box": 1, "faq": 1, "long": 1}, latency=latency,
+        mrr_at_10={"ours": 0.771, "bm25s": 0.6, "tantivy": 0.4, "bm25s+encoder": 0.6}, engine_config={}, profile="")
+    results = report.Results(started_at="2026-01-01T00:00:00", machine={}, args=argparse.Namespace(),
+                             build=_build(60.0, 5, 55.5), rebuild=_build(5.0, 2, 0.5), in_process=in_process,
+                             http=None, notes=[])
     table = report.make_table(results)
-    assert [(r["area"], r["figure"]) for r in table.rows][:3] == [
-        ("open", "index open, seconds"), ("latency box", "p50 ms"), ("latency box", "p95 ms")]
-    assert table.rows[1]["ratio"] == "2.0× bm25s, 4.0× tantivy"
-    assert dict(table.verdicts) == {"box p50 ≤ 3× bm25s": True, "faq p50 ≤ 5× bm25s": True,
-                                    "faq p99 ≤ 10× bm25s": True, "faq MRR@10 > bm25s": False}
+    rows = {(r["area"], r["figure"]): r for r in table.rows}
+    assert rows[("latency box", "p50 ms")]["ratio"] == "2.0× bm25s, 4.0× tantivy, 1.7× bm25s+encoder"
+    assert rows[("build", "seconds without embedding")]["ours"] == "4.5"
+    assert rows[("build", "of which embedding: seconds, passages/s")]["ours"] == "55.5, 0/s"
+    assert rows[("rebuild", "passages/s; passages embedded")]["ours"] == "1/s; 2"
+    assert "bm25s+encoder" not in rows[("build", "seconds (ours: service build, cold)")]  # no index of its own
+    assert dict(table.verdicts) == {"build without embedding ≤ 10× tantivy": True, "box p50 ≤ 3× bm25s": True,
+                                    "faq p50 ≤ 2× bm25s+encoder": True, "faq p99 ≤ 3× bm25s+encoder": False,
+                                    "faq MRR@10 ≥ 0.77": True}
     header = table.render().splitlines()[0]
     assert [cell.strip() for cell in header.strip("|").split("|")] == [
-        "area", "figure", "ours", "bm25s", "tantivy", "ratio", "target", "ok"]  # no HTTP run: no /healthz column
+        "area", "figure", "ours", "bm25s", "tantivy", "bm25s+encoder", "ratio", "target", "ok"]  # no HTTP: no /healthz
+
+
+def test_embedding_figures_read_the_builds_own_progress_line():
+    out = io.StringIO()
+    now = [0.0]
+    with Progress(8, "embedding passages", "passage", out, clock=lambda: now[0]) as progress:
+        for _ in range(8):
+            now[0] += 0.5
+            progress.update(1)
+    assert embedding_figures("built v1: 3 articles\n" + out.getvalue()) == (8, pytest.approx(4.0))
+    assert embedding_figures("built v1: 3 articles, 5 passages in 0.40 s -> index") == (0, 0.0)
+
+
+def test_one_article_changed_keeps_the_other_records_and_the_words(tmp_path: Path):
+    records = [{"id": "a_1", "title": "A", "text": "First line.\nSecond line."}, {"id": "b_1", "title": "B", "text": "Other."}]
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in records))
+    changed = write_with_one_article_changed(corpus, tmp_path / "changed.jsonl")
+    lines = (tmp_path / "changed.jsonl").read_text().splitlines()
+    assert changed == ChangedArticle("a_1", 2)
+    assert json.loads(lines[0])["text"] == f"First line.{EDIT_MARK}\nSecond line.{EDIT_MARK}"
+    assert lines[1] == corpus.read_text().splitlines()[1]
+
+
+def test_quick_slice_keeps_the_faq_answers(tmp_path: Path):
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps({"id": f"r{i}", "title": "T", "text": "x"}) + "\n" for i in range(QUICK_RECORDS + 50)))
+    faq = [Query("q", relevant=frozenset({"r7", f"r{QUICK_RECORDS + 40}"}))]
+    kept = write_slice(corpus, faq, tmp_path / "slice.jsonl", seed=13)
+    ids = [json.loads(line)["id"] for line in (tmp_path / "slice.jsonl").read_text().splitlines()]
+    assert kept == len(ids) == QUICK_RECORDS + 2
+    assert {"r7", f"r{QUICK_RECORDS + 40}"} <= set(ids) and ids == sorted(ids, key=lambda i: int(i[1:]))
