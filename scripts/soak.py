@@ -145,7 +145,9 @@ async def run_load(url: str, seconds: float, concurrency: int, max_requests: int
     latencies: list[float] = []
     deadline = time.monotonic() + seconds
     sent = 0
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    # A pooled client must drop an idle connection before the server does (HEALTHFAQ_KEEP_ALIVE_TIMEOUT,
+    # 5 s): at equal timeouts (httpx's default is also 5 s) a request can cross the server's close.
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=2.0)
 
     async def client_loop(n: int, client: httpx.AsyncClient) -> None:
         nonlocal sent
@@ -198,7 +200,10 @@ def soak(args: argparse.Namespace) -> dict:
 
         # MALLOC_ARENA_MAX=2 is the recommended setting for serving (README, Operations): glibc's
         # per-thread arenas otherwise keep the memory of replaced index versions as fragmentation.
-        env = {"MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2"), "HEALTHFAQ_RELOAD_INTERVAL": "0.5"}
+        # The load stands for many visitors, but on loopback they share one address: the per-client
+        # share of the concurrency cap (a quarter by default) would refuse them as one noisy client.
+        env = {"MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2"), "HEALTHFAQ_RELOAD_INTERVAL": "0.5",
+               "HEALTHFAQ_MAX_CONCURRENCY_PER_CLIENT": str(args.concurrency)}
         try:
             server = start_server(index_dir, work, workers=args.workers, corpus=corpus, env=env)
         except RuntimeError as exc:

@@ -15,7 +15,7 @@ from .models import SearchResults
 from .openapi import openapi_document
 from .params import search_request
 from .reloading import IndexHolder, Served
-from .search import SearchRequest, cached_search
+from .search import SearchRequest, cached_search, embeds_question
 from .search import search as run_search
 from .suggest import suggest_params
 
@@ -32,9 +32,10 @@ def served_or_503(request: Request) -> Served:
     return served
 
 
-# A search-box question costs about a millisecond: handing it to a worker thread would cost
-# as much again. Longer pasted messages (up to 24 terms, several ms) go to a thread, so probes
-# and short questions are never stuck behind them.
+# A lexical search-box question costs about a millisecond: handing it to a worker thread would
+# cost as much again. Anything that runs the model (several ms of CPU, more on a busy machine) or
+# a long pasted message goes to a thread, so the event loop keeps reading requests, answering
+# probes and closing idle connections on time while searches queue.
 INLINE_QUESTION_CHARS = 200
 
 
@@ -43,7 +44,7 @@ async def search_endpoint(request: Request) -> Response:
     search = search_request(request.query_params, served.index.articles)
     cache = request.app.state.cache
     results = cached_search(served.index, search, cache)  # a repeated question is answered on the loop
-    if results is None and len(search.q) <= INLINE_QUESTION_CHARS:
+    if results is None and len(search.q) <= INLINE_QUESTION_CHARS and not embeds_question(served.index, search):
         results = run_search(served.index, search, cache)
     elif results is None:
         results = await anyio.to_thread.run_sync(run_search, served.index, search, cache)

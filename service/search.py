@@ -95,6 +95,11 @@ def _cache_key(request: SearchRequest) -> tuple:
     return (words, typing, _mid_word(request), request.limit, request.offset, request.article, request.prefix)
 
 
+def embeds_question(index: LoadedIndex, request: SearchRequest) -> bool:
+    """Whether ranking this request runs the model (milliseconds of CPU, too long for an event loop)."""
+    return index.semantic is not None and not _mid_word(request)
+
+
 def _mid_word(request: SearchRequest) -> bool:
     """As-you-type, with the last word still being typed."""
     return request.prefix and request.q[-1:].isalnum()
@@ -112,7 +117,7 @@ def _rank(index: LoadedIndex, request: SearchRequest) -> Ranked:
     # While a word is being typed the question stays lexical: a half-typed word embeds as noise,
     # and the box asks on every keystroke. A finished question (or one whose last word is
     # complete) gets the hybrid ranking; search.js asks it whole once typing pauses.
-    semantic = index.semantic if not _mid_word(request) else None
+    semantic = index.semantic if embeds_question(index, request) else None
     question_vector = semantic.embed(request.q) if semantic else None
     cosines = semantic.similarities(question_vector) if semantic else None
     allowed = _allowed_rows(index, request.article)
