@@ -32,7 +32,7 @@ from .models import Article
 from .ranking import derive_matrix
 from .segment import commit_segments, create_index, write_segment
 from .semantic import write_vectors
-from .urgent import parse_rules, rules_text
+from .urgent import embed_prototypes, parse_rules, rules_text
 
 PARALLEL_MIN_CHARS = 3_000_000  # about 4,000 passages
 
@@ -61,7 +61,7 @@ def build_index(corpus: Path, index_dir: Path, synonyms: Path | None = None,
     articles = load_articles(corpus)
     rules = synonym_rules(corpus, synonyms)
     urgent, urgent_source = rules_text(corpus)
-    parse_rules(urgent, urgent_source)  # a broken rules file stops the build, like a broken article
+    urgent_rules = parse_rules(urgent, urgent_source)  # a broken rules file stops the build, like a broken article
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     with build_lock(index_dir):
@@ -76,6 +76,8 @@ def build_index(corpus: Path, index_dir: Path, synonyms: Path | None = None,
             described = write_vectors(draft, _stored(draft), encoder, index_dir / V.VECTOR_CACHE, procs) if encoder else None
             (draft / V.SYNONYMS).write_text(rules, encoding="utf-8")
             (draft / V.URGENT).write_text(urgent, encoding="utf-8")
+            if encoder:
+                np.save(draft / V.URGENT_VECTORS, embed_prototypes(urgent_rules, encoder.embed_query))
             V.write_manifest(draft, _manifest(name, corpus, articles, passages, described))
             final = V.complete(draft, name)
         except BaseException:

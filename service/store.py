@@ -92,6 +92,7 @@ def open_version(path: Path, encoder: Encoder | None = None) -> LoadedIndex:
         synonyms = parse_synonyms((path / V.SYNONYMS).read_text(encoding="utf-8"))
         semantic = open_semantic(path, manifest.semantic, encoder, matrix.n_docs)
         urgent_rules = parse_rules((path / V.URGENT).read_text(encoding="utf-8"), V.URGENT)
+        urgent = _urgent_detector(path, urgent_rules, semantic)
     except Exception as exc:  # any failure to read means this version cannot serve
         raise IndexUnavailable(f"cannot open index version {path.name}: {type(exc).__name__}: {exc}") from exc
     if len(stored) != matrix.n_docs:
@@ -105,8 +106,18 @@ def open_version(path: Path, encoder: Encoder | None = None) -> LoadedIndex:
         word_df=word_df, sorted_words=sorted(word_df), article_rows=_article_rows(passages), articles=articles,
         speller=Speller(word_df, encoder.dictionary if encoder else frozenset()), highlighter=Highlighter(word_df), care=CareSigns(passages, articles, semantic.embed if semantic else None),
         suggester=Suggester(articles, passages), entities=EntityIndex(articles, passages, matrix.stem_df()),
-        semantic=semantic, urgent=UrgentDetector(urgent_rules, semantic.embed if semantic else None),
+        semantic=semantic, urgent=urgent,
     )
+
+
+def _urgent_detector(path: Path, rules: list, semantic: SemanticIndex | None) -> UrgentDetector:
+    """The rules with their stored prototype vectors when the version is served with its model."""
+    if semantic is None:
+        return UrgentDetector(rules)
+    prototypes = np.load(path / V.URGENT_VECTORS)
+    if len(prototypes) and prototypes.shape[1:] != (semantic.encoder.dimensions,):
+        raise ValueError(f"{V.URGENT_VECTORS} holds {prototypes.shape}, expected rows of {semantic.encoder.dimensions}")
+    return UrgentDetector(rules, semantic.embed, prototypes)
 
 
 def _read_whoosh(path: Path) -> tuple[list[dict], dict[str, int]]:

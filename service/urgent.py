@@ -112,24 +112,40 @@ def _rule_line(lines: list[str], number: int) -> int:
     return starts[number - 1] if number <= len(starts) else 1
 
 
+def prototype_phrases(rules: Sequence[UrgentRule]) -> list[str]:
+    """What the meaning test compares questions with, in the order of their stored vectors:
+    every rule's examples, then every rule's near misses."""
+    return [p for rule in rules for p in rule.examples] + [p for rule in rules for p in rule.unlike]
+
+
+def embed_prototypes(rules: Sequence[UrgentRule], embed: Callable[[str], np.ndarray]) -> np.ndarray:
+    """The prototype phrases' vectors, embedded once at build time (a second of CPU) and stored in
+    the version, so opening a version never runs the model."""
+    phrases = prototype_phrases(rules)
+    return np.stack([embed(p) for p in phrases]).astype(np.float32) if phrases else np.zeros((0, 0), np.float32)
+
+
 class UrgentDetector:
     """Decides whether a question describes one of the rules' emergencies.
 
-    ``embed`` (text -> unit vector), when given, adds the meaning test: the rules' examples and
-    near misses are embedded once, here; a question's own vector is passed in by the search that
+    ``embed`` (text -> unit vector) with ``prototypes`` (embed_prototypes of the same rules, by the
+    same model) adds the meaning test; a question's own vector is passed in by the search that
     computed it. A rule is met by meaning when some stated clause is at least ``threshold``
     similar to one of its examples and closer to that example than to any of its near misses.
     """
 
     def __init__(self, rules: Sequence[UrgentRule], embed: Callable[[str], np.ndarray] | None = None,
-                 threshold: float = SIMILARITY) -> None:
+                 prototypes: np.ndarray | None = None, threshold: float = SIMILARITY) -> None:
         self.rules = list(rules)
         self.embed = embed
         self.threshold = threshold
         self._examples = self._unlike = None
         if embed is not None and self.rules:
-            self._examples = _Prototypes([rule.examples for rule in self.rules], embed)
-            self._unlike = _Prototypes([rule.unlike for rule in self.rules], embed)
+            if prototypes is None or len(prototypes) != len(prototype_phrases(self.rules)):
+                raise ValueError("the meaning test needs one prototype vector per example and near miss")
+            examples = sum(len(rule.examples) for rule in self.rules)
+            self._examples = _Prototypes([rule.examples for rule in self.rules], prototypes[:examples])
+            self._unlike = _Prototypes([rule.unlike for rule in self.rules], prototypes[examples:])
 
     def detect(self, parts: list[Clause], question_vector: np.ndarray | None = None) -> UrgentRule | None:
         """The rule a question (read into ``parts`` by clauses.clauses) meets, else None."""
@@ -160,13 +176,12 @@ class UrgentDetector:
 
 
 class _Prototypes:
-    """Phrases embedded once, grouped by rule: the best similarity per rule to some vectors."""
+    """Phrases grouped by rule, with their vectors: the best similarity per rule to some vectors."""
 
-    def __init__(self, groups: Sequence[Sequence[str]], embed: Callable[[str], np.ndarray]) -> None:
+    def __init__(self, groups: Sequence[Sequence[str]], vectors: np.ndarray) -> None:
         self.count = len(groups)
-        owners = [(g, phrase) for g, phrases in enumerate(groups) for phrase in phrases]
-        self.vectors = np.stack([embed(p) for _, p in owners]) if owners else None
-        self.owner = np.array([g for g, _ in owners], dtype=np.int64)
+        self.vectors = vectors if len(vectors) else None
+        self.owner = np.array([g for g, phrases in enumerate(groups) for _ in phrases], dtype=np.int64)
 
     def best(self, vectors: np.ndarray) -> np.ndarray:
         found = np.full(self.count, -1.0)

@@ -12,6 +12,7 @@ imports the other.
         ranking.npz             BM25F weights derived from the Whoosh postings (store.py)
         vectors.npy             one unit vector per passage, when built with a model (semantic.py)
         urgent.yaml             the emergency rules the version was built with (store.py)
+        urgent-vectors.npy      their examples and near misses embedded, with a model (store.py)
         synonyms.txt            the synonym rules the version was built with (store.py)
         manifest.json           the version's metadata and its articles' sections (store.py)
     DIR/versions/.draft-<v>/    a build in progress; never served
@@ -37,12 +38,13 @@ SYNONYMS = "synonyms.txt"
 MATRIX = "ranking.npz"
 VECTORS = "vectors.npy"
 URGENT = "urgent.yaml"
+URGENT_VECTORS = "urgent-vectors.npy"
 VECTOR_CACHE = "vector-cache"
 KEEP_VERSIONS = 3
 # `healthfaq build` exits with this (EX_TEMPFAIL) when another build holds the lock.
 BUILD_LOCKED_EXIT = 75
 # Bumped whenever a version directory's contents change meaning: an older version is not opened.
-FORMAT = 2
+FORMAT = 3
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from service import version as V
@@ -12,7 +13,8 @@ from service.clauses import clauses
 from service.corpus import CorpusError
 from service.indexer import build_index
 from service.search import SearchRequest, search
-from service.urgent import parse_rules, rules_text
+from service.store import IndexUnavailable, open_current
+from service.urgent import embed_prototypes, parse_rules, prototype_phrases, rules_text
 from tests.conftest import CORPUS, DATA, ROOT, make_settings
 
 QUESTIONS = [json.loads(line) for line in (DATA / "urgent_questions.jsonl").read_text().splitlines() if line.strip()]
@@ -65,6 +67,19 @@ def test_a_corpus_rules_file_replaces_the_shipped_one_and_goes_into_the_version(
                            str(tmp_path / "index"), "--model", "none"], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 1 and "urgent.yaml:1:" in done.stderr and "'source'" in done.stderr
     assert V.current_version(tmp_path / "index") == folder.name  # the served version is untouched
+
+
+def test_the_rules_phrases_are_embedded_by_the_build_and_a_damaged_file_is_never_served(tmp_path, encoder):
+    build_index(CORPUS, tmp_path, encoder=encoder)
+    folder = V.version_path(tmp_path, V.current_version(tmp_path))
+    rules = parse_rules((folder / V.URGENT).read_text(encoding="utf-8"), V.URGENT)
+    stored = np.load(folder / V.URGENT_VECTORS)
+    assert stored.shape == (len(prototype_phrases(rules)), encoder.dimensions)
+    assert np.allclose(stored, embed_prototypes(rules, encoder.embed_query), atol=1e-6)
+    assert open_current(tmp_path, encoder).urgent.detect(clauses("crushing pain in my chest")) is not None
+    np.save(folder / V.URGENT_VECTORS, stored[:, :10])  # vectors of another shape: not this model's
+    with pytest.raises(IndexUnavailable, match="urgent-vectors"):
+        open_current(tmp_path, encoder)
 
 
 @pytest.mark.parametrize("q, rule", [
