@@ -15,6 +15,7 @@ from .models import SearchResults
 from .openapi import openapi_document
 from .params import search_request
 from .reloading import IndexHolder, Served
+from .store import LoadedIndex
 from .search import SearchRequest, cached_search, embeds_question
 from .search import search as run_search
 from .suggest import suggest_params
@@ -47,9 +48,15 @@ async def search_endpoint(request: Request) -> Response:
     if results is None and len(search.q) <= INLINE_QUESTION_CHARS and not embeds_question(served.index, search):
         results = run_search(served.index, search, cache)
     elif results is None:
-        results = await anyio.to_thread.run_sync(run_search, served.index, search, cache)
+        results = await search_in_thread(request, served.index, search)
     note_search(request, search, results)
     return JSONResponse(results.to_dict(public_url=request.app.state.settings.public_url))
+
+
+async def search_in_thread(request: Request, index: LoadedIndex, search: SearchRequest) -> SearchResults:
+    """A search in a worker thread, within the app's limit of searches at once (one per core)."""
+    return await anyio.to_thread.run_sync(run_search, index, search, request.app.state.cache,
+                                          limiter=request.app.state.search_threads)
 
 
 def note_search(request: Request, search: SearchRequest, results: SearchResults) -> None:

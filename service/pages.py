@@ -7,17 +7,15 @@ from pathlib import Path
 
 from urllib.parse import quote
 
-import anyio
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.templating import Jinja2Templates
 
-from .api import note_search, served_or_503
+from .api import note_search, search_in_thread, served_or_503
 from .errors import ApiError
 from .models import Passage
 from .params import MAX_QUERY_CHARS, search_request
-from .search import search as run_search
 
 TEMPLATES = Jinja2Templates(env=Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -77,7 +75,7 @@ async def search_page(request: Request) -> Response:
             context["error"] = exc.message
             return TEMPLATES.TemplateResponse(request, "search.html", context, status_code=exc.status)
         # As /search: off the event loop.
-        found = await anyio.to_thread.run_sync(run_search, served.index, search, request.app.state.cache)
+        found = await search_in_thread(request, served.index, search)
         note_search(request, search, found)
         results = found.to_dict()
         context["results"] = results

@@ -148,7 +148,12 @@ class UrgentDetector:
             self._unlike = _Prototypes([rule.unlike for rule in self.rules], prototypes[examples:])
 
     def detect(self, parts: list[Clause], question_vector: np.ndarray | None = None) -> UrgentRule | None:
-        """The rule a question (read into ``parts`` by clauses.clauses) meets, else None."""
+        """The rule a question (read into ``parts`` by clauses.clauses) meets, else None.
+
+        The meaning test needs the question's vector: a question still being typed is searched
+        without one (no model run per keystroke) and gets the trigger test alone; its whole form,
+        asked when typing pauses, gets both.
+        """
         return self._lexical(parts) or self._by_meaning(parts, question_vector)
 
     def _lexical(self, parts: list[Clause]) -> UrgentRule | None:
@@ -162,10 +167,9 @@ class UrgentDetector:
         return None
 
     def _by_meaning(self, parts: list[Clause], question_vector: np.ndarray | None) -> UrgentRule | None:
-        if self._examples is None or not parts:
+        if self._examples is None or not parts or question_vector is None:
             return None
-        vector = question_vector if question_vector is not None else self.embed(" ".join(c.text for c in parts))
-        stated = stated_vectors(parts, vector, self.embed, happening=True)
+        stated = stated_vectors(parts, question_vector, self.embed, happening=True)
         if not len(stated):
             return None
         like, unlike = self._examples.best(stated), self._unlike.best(stated)

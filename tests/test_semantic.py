@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from service import version as V
-from service.embedding import Encoder
+from service.embedding import Encoder, default_model_dir
 from service.search import SearchRequest, search
 from service.semantic import load_encoder
 from service.store import open_current, open_version
@@ -72,6 +72,28 @@ def test_unrelated_questions_still_find_nothing(bundled_index, q):
 def test_as_you_type_stays_lexical(bundled_index, lexical_index):
     for q in ["semen leak", "belly butt", "sialad"]:
         assert _answers(bundled_index, q, prefix=True) == _answers(lexical_index, q, prefix=True)
+
+
+class CountingEncoder(Encoder):
+    """The real model, counting the questions it embeds."""
+    questions = 0
+
+    def embed_query(self, text: str) -> np.ndarray:
+        self.questions += 1
+        return super().embed_query(text)
+
+
+def test_a_half_typed_question_never_runs_the_model_and_the_whole_one_does(bundled_index_dir):
+    encoder = CountingEncoder(default_model_dir())
+    index = open_current(bundled_index_dir, encoder)
+    encoder.questions = 0  # opening embeds the articles' warning signs; what counts is per question
+    typed = "my dad's face is drooping on one side and he can't lift his ar"  # an emergency, no trigger phrase yet
+    for end in range(3, len(typed) + 1):
+        if typed[end - 1].isalnum():
+            search(index, SearchRequest(q=typed[:end], prefix=True))
+    assert encoder.questions == 0
+    whole = search(index, SearchRequest(q=typed + "m"))
+    assert encoder.questions >= 1 and whole.urgent is not None and whole.urgent.id == "stroke"
 
 
 def test_a_model_setting_of_none_means_lexical():
