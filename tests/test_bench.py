@@ -3,6 +3,7 @@ and the table's rows and targets from a run's results."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 import random
@@ -13,12 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench import report
+from bench import report, urgent_cost
 from bench.build import OurBuild, embedding_figures
 from bench.corpora import EDIT_MARK, QUICK_RECORDS, ChangedArticle, write_slice, write_with_one_article_changed
 from bench.mixes import Query
 from bench.stats import percentiles
 from service.progress import Progress
+from service.urgent import UrgentDetector
 from tests.conftest import ROOT, start_server, stop_server
 
 
@@ -112,3 +114,10 @@ def test_quick_slice_keeps_the_faq_answers(tmp_path: Path):
     ids = [json.loads(line)["id"] for line in (tmp_path / "slice.jsonl").read_text().splitlines()]
     assert kept == len(ids) == QUICK_RECORDS + 2
     assert {"r7", f"r{QUICK_RECORDS + 40}"} <= set(ids) and ids == sorted(ids, key=lambda i: int(i[1:]))
+
+
+def test_the_urgent_cost_pairs_each_question_with_and_without_the_check(bundled_index):
+    without = dataclasses.replace(bundled_index, urgent=UrgentDetector([]))
+    queries = [Query("crushing pain in my chest"), Query("blood in semen"), Query("my face is drooping")]
+    with_check, without_check = urgent_cost.paired_ms(bundled_index, without, queries, seed=1)
+    assert len(with_check) == len(without_check) == 3 and min(with_check + without_check) > 0
