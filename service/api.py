@@ -15,9 +15,9 @@ from .models import SearchResults
 from .openapi import openapi_document
 from .params import search_request
 from .reloading import IndexHolder, Served
-from .store import LoadedIndex
 from .search import SearchRequest, cached_search, embeds_question
 from .search import search as run_search
+from .store import LoadedIndex
 from .suggest import suggest_params
 
 

@@ -64,7 +64,6 @@ class CareSigns:
                 rows.append(sign.row)
         return rows
 
-
     def _close(self, stated: np.ndarray | None) -> set[int]:
         """Numbers of the signs some stated clause means."""
         if self.vectors is None or stated is None or not len(stated):

@@ -122,7 +122,7 @@ def stated_vectors(parts: list[Clause], question_vector: np.ndarray, embed, happ
 
 
 def denies(clause: Clause) -> bool:
-    """The clause says a sign is absent: see OPENING_WORDS and _AUXILIARY."""
+    """The clause says a sign is absent: see _AUXILIARY and _LEADING."""
     words = clause.words
     opening = words[1:2] if words[:1] and words[0] in _LEADING else words[:1]
     if NEGATION.intersection(opening):

@@ -7,6 +7,7 @@ a warning sign is met, and an emergency notice when the question describes one (
 """
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 
@@ -133,10 +134,12 @@ def _rank(index: LoadedIndex, request: SearchRequest) -> Ranked:
     hits = tuple(Hit(passage=index.passages[r], score=float(scores[r]),
                      snippet=snippet(index.passages[r].text, pattern)) for r in page)
     parts = clauses(request.q)
+    # Care advice and the emergency check read the same clauses: each is embedded once.
+    embed = functools.lru_cache(maxsize=None)(semantic.embed) if semantic else None
     stated = None
-    if semantic and index.care.vectors is not None:
-        stated = stated_vectors(parts, question_vector, semantic.embed, happening=False)
-    urgent = index.urgent.detect(parts, question_vector)
+    if embed and index.care.vectors is not None:
+        stated = stated_vectors(parts, question_vector, embed, happening=False)
+    urgent = index.urgent.detect(parts, question_vector, embed)
     return Ranked(hits=hits, total=total, corrections=plan.corrections,
                   care_advice=_care_advice(index, plan, rows, stated),
                   urgent=urgent.notice() if urgent else None)

@@ -117,7 +117,7 @@ def _urgent_detector(path: Path, rules: list, semantic: SemanticIndex | None) ->
     prototypes = np.load(path / V.URGENT_VECTORS)
     if len(prototypes) and prototypes.shape[1:] != (semantic.encoder.dimensions,):
         raise ValueError(f"{V.URGENT_VECTORS} holds {prototypes.shape}, expected rows of {semantic.encoder.dimensions}")
-    return UrgentDetector(rules, semantic.embed, prototypes)
+    return UrgentDetector(rules, prototypes)
 
 
 def _read_whoosh(path: Path) -> tuple[list[dict], dict[str, int]]:

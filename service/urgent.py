@@ -128,33 +128,33 @@ def embed_prototypes(rules: Sequence[UrgentRule], embed: Callable[[str], np.ndar
 class UrgentDetector:
     """Decides whether a question describes one of the rules' emergencies.
 
-    ``embed`` (text -> unit vector) with ``prototypes`` (embed_prototypes of the same rules, by the
-    same model) adds the meaning test; a question's own vector is passed in by the search that
-    computed it. A rule is met by meaning when some stated clause is at least ``threshold``
-    similar to one of its examples and closer to that example than to any of its near misses.
+    With ``prototypes`` (embed_prototypes of the same rules, by the serving model) a rule can also
+    be met by meaning: some stated clause at least ``threshold`` similar to one of its examples
+    and closer to that example than to any of its near misses. The search passes in the question's
+    vector and the embedder it uses for the question's clauses.
     """
 
-    def __init__(self, rules: Sequence[UrgentRule], embed: Callable[[str], np.ndarray] | None = None,
-                 prototypes: np.ndarray | None = None, threshold: float = SIMILARITY) -> None:
+    def __init__(self, rules: Sequence[UrgentRule], prototypes: np.ndarray | None = None,
+                 threshold: float = SIMILARITY) -> None:
         self.rules = list(rules)
-        self.embed = embed
         self.threshold = threshold
         self._examples = self._unlike = None
-        if embed is not None and self.rules:
-            if prototypes is None or len(prototypes) != len(prototype_phrases(self.rules)):
+        if prototypes is not None and self.rules:
+            if len(prototypes) != len(prototype_phrases(self.rules)):
                 raise ValueError("the meaning test needs one prototype vector per example and near miss")
             examples = sum(len(rule.examples) for rule in self.rules)
             self._examples = _Prototypes([rule.examples for rule in self.rules], prototypes[:examples])
             self._unlike = _Prototypes([rule.unlike for rule in self.rules], prototypes[examples:])
 
-    def detect(self, parts: list[Clause], question_vector: np.ndarray | None = None) -> UrgentRule | None:
+    def detect(self, parts: list[Clause], question_vector: np.ndarray | None = None,
+               embed: Callable[[str], np.ndarray] | None = None) -> UrgentRule | None:
         """The rule a question (read into ``parts`` by clauses.clauses) meets, else None.
 
-        The meaning test needs the question's vector: a question still being typed is searched
-        without one (no model run per keystroke) and gets the trigger test alone; its whole form,
-        asked when typing pauses, gets both.
+        The meaning test needs the question's vector and an ``embed`` for its clauses: a
+        question still being typed is searched without them (no model run per keystroke) and
+        gets the trigger test alone; its whole form, asked when typing pauses, gets both.
         """
-        return self._lexical(parts) or self._by_meaning(parts, question_vector)
+        return self._lexical(parts) or self._by_meaning(parts, question_vector, embed)
 
     def _lexical(self, parts: list[Clause]) -> UrgentRule | None:
         for clause in parts:
@@ -166,10 +166,11 @@ class UrgentDetector:
                         return rule
         return None
 
-    def _by_meaning(self, parts: list[Clause], question_vector: np.ndarray | None) -> UrgentRule | None:
-        if self._examples is None or not parts or question_vector is None:
+    def _by_meaning(self, parts: list[Clause], question_vector: np.ndarray | None,
+                    embed: Callable[[str], np.ndarray] | None) -> UrgentRule | None:
+        if self._examples is None or not parts or question_vector is None or embed is None:
             return None
-        stated = stated_vectors(parts, question_vector, self.embed, happening=True)
+        stated = stated_vectors(parts, question_vector, embed, happening=True)
         if not len(stated):
             return None
         like, unlike = self._examples.best(stated), self._unlike.best(stated)
