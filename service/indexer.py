@@ -172,7 +172,7 @@ def _stored(folder: Path) -> list[dict]:
 
 def _manifest(name: str, corpus: Path, articles: Sequence[Article], passages: int,
               semantic: dict | None) -> V.Manifest:
-    return V.Manifest(semantic=semantic, 
+    return V.Manifest(semantic=semantic,
         format=V.FORMAT, version=name, built_at=datetime.now(timezone.utc).isoformat(), corpus=str(corpus),
         whoosh=f"whoosh-reloaded {dist_version('whoosh-reloaded')}", passages=passages,
         articles=[{"slug": a.slug, "title": a.title, "url": a.url, "kind": a.kind,
