@@ -2,17 +2,17 @@
 
 Care advice and urgent notices must tell "blood in my semen" from "no blood, just a bit of
 leaking", "I'm having a seizure" from "I had a seizure as a teenager", and "my chest is crushing"
-from "what are the signs of a heart attack". A question is split at sentence ends and at "but";
-within a clause a negation word shortly before a sign denies it; a clause opening with a
-question word and naming nobody asks *about* something; one that names the past tells of it.
-General English, not tuned to any question.
+from "what are the signs of a heart attack". A question is split at sentence ends and at "but"
+(a long clause also at its commas); within a clause a negation word shortly before a sign, or
+before a list that holds it, denies it; a clause opening with a question word and naming nobody
+asks *about* something; one that names the past, or a patient in a clinician's words, tells of
+no emergency beside the asker; one that calls a thing normal states no sign. General English, not
+tuned to any question.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-import numpy as np
 
 from .schema import term_of
 
@@ -26,12 +26,14 @@ _WORD = re.compile(r"[^\W_]+")
 # A clause denying a sign: one of these words before the sign's first word.
 NEGATION = frozenset("no not never without nor neither none denies deny denied nothing".split())
 NEGATION_REACH = 3  # words before a sign that a negation reaches
+LIST_REACH = 8  # ... or this many, across a list joined by "or"/"nor"
 # A clause denies what it describes when a negation opens it ("no chest pain", "not coughing")
 # or follows an early auxiliary ("my face is not drooping", "I'm not suicidal"); "it will not
 # stop bleeding" or "she won't answer" deny nothing.
 _AUXILIARY = frozenset("is are was were am m s re do does did have has had".split())
 _LEADING = frozenset("and but just also so".split())
 EARLY_WORDS = 6
+LONG_CLAUSE_WORDS = 16  # a clause longer than this is read part by part, at its commas
 # A clause asking about a condition rather than describing one: it opens with a question word
 # and names no one it is happening to.
 QUESTION_OPENERS = frozenset("what whats how why which who when where can could does do is are should would "
@@ -42,11 +44,24 @@ sister friend boyfriend girlfriend grandma grandad grandpa child kid kids""".spl
 # A clause telling of the past ("two years ago", not "ten minutes ago"), of something over
 # ("it has stopped now"), or of something mild ("a bit sore"): it describes no emergency now.
 PAST = re.compile(r"\b((\d+|a|an|one|two|three|four|five|few|several|many|couple of) (days?|weeks?|months?|years?) ago"
-                  r"|last (year|month|week|summer|winter)|years back|when i was|as a (child|kid|teenager|baby)"
+                  r"|last (year|month|week|summer|winter)|years back|when i was|as a (child|kid|teen|teenager|baby)|back in"
+                  r"|in (19|20)\d\d"
                   r"|used to)\b", re.IGNORECASE)
+# A clinician asking about a patient: a professional question, not an emergency beside the asker.
+CLINICAL = re.compile(r"\b(patients?|pt|work-?up|differential diagnosis|presents with|presented with|"
+                      r"status post)\b", re.IGNORECASE)
 RESOLVED = re.compile(r"\b((has|have|had) (now )?stopped|stopped (now|after)|(went|gone) away|(better|fine|ok) now"
                       r"|settled (down )?now)\b", re.IGNORECASE)
-MILD = re.compile(r"\b(a bit|a little|little bit|mild|mildly|slight|slightly|minor|a tad)\b", re.IGNORECASE)
+MILD = re.compile(r"\b(a bit|a little|little bit|a tad)\b(?! of)|\b(mild|mildly|slight|slightly|minor)\b", re.IGNORECASE)
+# A clause saying that what it describes is normal ("smells totally normal", "looks fine"); "is it
+# normal that it smells" asks, and states the sign.
+NORMAL = re.compile(r"\b(smells?|looks?|is|are|seems?|feels?|comes? out)\s+(totally |completely |perfectly |pretty |"
+                    r"quite |all |just |the )?(normal|fine|ok|okay|usual|white|clear)\b", re.IGNORECASE)
+# Negation words that deny nothing: despair ("no reason to live"), emphasis ("never had a
+# headache this bad"), "no longer".
+NOT_A_DENIAL = re.compile(r"\b(no|nothing) (reason|point|way out|hope|future|longer|one (would|will|cares))\b"
+                          r"|\b(do|does|did) not (want|wanna|wish) (to )?(be here|live|wake up|go on|exist|be alive)\b"
+                          r"|\bnever\b.{0,40}\b(like this|this bad|so bad|as bad|worse|this much)\b", re.IGNORECASE)
 
 
 def plain_negatives(text: str) -> str:
@@ -74,6 +89,7 @@ class Clause:
     sequence: tuple[str, ...]  # its stems in order, negations as "not"
     counts: bool  # False when it asks about a condition or tells of the past
     acute: bool   # False when it also tells of something over or mild
+    normal: bool = False  # it calls what it describes normal or fine ("my pee smells normal")
 
     def states(self, trigger: tuple[str, ...]) -> bool:
         """All the trigger's words are here; a negative trigger ("not breathing") word for word."""
@@ -85,14 +101,28 @@ class Clause:
 
 def clauses(text: str) -> list[Clause]:
     found = []
-    for piece in _CLAUSE.split(plain_negatives(text)):
+    for piece in _pieces(plain_negatives(text)):
         words = tuple(w.lower() for w in _WORD.findall(piece))
         if not words:
             continue
-        about = words[0] in QUESTION_OPENERS and not PEOPLE.intersection(words)
-        counts = not (about or PAST.search(piece))
+        opener = words[1] if words[0] in _LEADING and len(words) > 1 else words[0]
+        about = opener in QUESTION_OPENERS and not PEOPLE.intersection(words)
+        counts = not (about or PAST.search(piece) or CLINICAL.search(piece))
         found.append(Clause(piece.strip(), words, tuple(stems_of(piece)), counts=counts,
-                            acute=counts and not (RESOLVED.search(piece) or MILD.search(piece))))
+                            acute=counts and not (RESOLVED.search(piece) or MILD.search(piece)),
+                            normal=bool(NORMAL.search(piece))))
+    return found
+
+
+def _pieces(text: str) -> list[str]:
+    """Sentences and "but" clauses; a long one also at its commas, so that "his temperature has
+    not come down, his neck is stiff, ..." is not denied whole by its first part."""
+    found = []
+    for piece in _CLAUSE.split(text):
+        if len(_WORD.findall(piece)) > LONG_CLAUSE_WORDS and "," in piece:
+            found += piece.split(",")
+        else:
+            found.append(piece)
     return found
 
 
@@ -101,28 +131,24 @@ def negated(clause: Clause, trigger: tuple[str, ...]) -> bool:
     "my face isn't drooping"); a trigger that is itself negative ("not breathing") is not denied."""
     if "not" in trigger:
         return False
-    for at, word in enumerate(clause.words):
-        if term_of(word) in trigger and any(w in NEGATION for w in clause.words[max(0, at - NEGATION_REACH):at]):
+    words = clause.words
+    for at, word in enumerate(words):
+        if term_of(word) not in trigger:
+            continue
+        if any(w in NEGATION for w in words[max(0, at - NEGATION_REACH):at]):
+            return True
+        listed = words[max(0, at - LIST_REACH):at]  # "no face drooping or slurred speech"
+        if ("or" in listed or "nor" in listed) and NEGATION.intersection(listed):
             return True
     return False
 
 
-def stated_vectors(parts: list[Clause], question_vector: np.ndarray, embed, happening: bool) -> np.ndarray:
-    """Vectors of what the question states: the question's own vector when it is one such
-    clause, else one per clause that denies nothing (embedding costs only then) — and, with
-    ``happening``, that neither asks about a condition nor tells of the past."""
-    def kept(clause: Clause) -> bool:
-        return not denies(clause) and (clause.acute or not happening)
-    if len(parts) == 1 and kept(parts[0]):
-        return question_vector[None]
-    texts = [c.text for c in parts if kept(c) and len(c.words) >= 2]
-    if not texts:
-        return np.empty((0, len(question_vector)), dtype=np.float32)
-    return np.stack([embed(t) for t in texts])
-
-
 def denies(clause: Clause) -> bool:
     """The clause says a sign is absent: see _AUXILIARY and _LEADING."""
+    if clause.normal:
+        return True
+    if NOT_A_DENIAL.search(clause.text):
+        return False
     words = clause.words
     opening = words[1:2] if words[:1] and words[0] in _LEADING else words[:1]
     if NEGATION.intersection(opening):

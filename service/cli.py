@@ -62,6 +62,27 @@ def _parser() -> argparse.ArgumentParser:
                         "(default: $HEALTHFAQ_PUBLIC_URL, else http://HOST:PORT of `serve`)")
     _model_option(search)
     search.set_defaults(run=_search)
+
+    explain = commands.add_parser("explain", help="for editors: why a question gets (or does not get) an "
+                                  "emergency notice or care advice")
+    explain.add_argument("question")
+    explain.add_argument("--index", type=Path, help="index directory (default index/)")
+    _model_option(explain)
+    explain.set_defaults(run=_explain)
+
+    check = commands.add_parser("check-rules", help="for editors: score emergency rules and care advice "
+                                "against labelled questions before publishing a change")
+    check.add_argument("--questions", type=Path, action="append", required=True,
+                       help="JSON Lines: {qid, query, urgent: rule id or null} and/or {care: true|false}; "
+                       "repeat for several files")
+    check.add_argument("--rules", type=Path, help="an edited urgent.yaml to score instead of the index's own")
+    check.add_argument("--index", type=Path, help="index directory (default index/)")
+    check.add_argument("--split", choices=["all", "tune", "holdout"], default="all",
+                       help="score one half of each file (split by a hash of each qid) or all of it")
+    check.add_argument("--show", type=int, default=10, help="list up to N misses, false alarms and wrong "
+                       "rules (default 10)")
+    _model_option(check)
+    check.set_defaults(run=_check_rules)
     return parser
 
 
@@ -244,6 +265,115 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_for_editors(args: argparse.Namespace):
+    """The served index with the model, for explain and check-rules; None after printing why not."""
+    from .semantic import load_encoder
+    from .store import IndexUnavailable, open_current
+
+    settings = _settings(args)
+    if V.current_version(settings.index_dir) is None:
+        print(f"error: no index in {settings.index_dir}; run `healthfaq build` first", file=sys.stderr)
+        return None
+    try:
+        return open_current(settings.index_dir, load_encoder(settings.embedding_model))
+    except IndexUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
+def _reading(index, text: str):
+    from .search import read_question
+
+    vector = index.semantic.embed(text) if index.semantic is not None else None
+    return read_question(index, text, vector)
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from .rulecheck import explain
+
+    if not args.question.strip():
+        print("error: the question is empty", file=sys.stderr)
+        return 2
+    index = _open_for_editors(args)
+    if index is None:
+        return 1
+    reading = _reading(index, args.question)
+    finding = index.urgent.finding(reading)
+    print(f"question: {args.question!r}")
+    print(f"emergency notice: {finding.sign.id + ' (by ' + finding.basis + ')' if finding else 'none'}")
+    rows = index.care.rows_for(reading)
+    print(f"care advice: {', '.join(index.passages[r].section for r in rows) if rows else 'none'}")
+    print("\n".join(explain(reading, [("emergency rules", index.urgent.matcher), ("care signs", index.care.matcher)])))
+    return 0
+
+
+def _check_rules(args: argparse.Namespace) -> int:
+    from .corpus import CorpusError
+    from .rulecheck import read_labelled, score_care, score_urgent, split_of
+    from .urgent import UrgentDetector, parse_rules
+
+    if args.show < 0:
+        print("error: --show must be 0 or more", file=sys.stderr)
+        return 2
+    index = _open_for_editors(args)
+    if index is None:
+        return 1
+    detector = index.urgent
+    if args.rules is not None:
+        try:
+            rules = parse_rules(args.rules.read_text(encoding="utf-8"), str(args.rules))
+        except OSError as exc:
+            print(f"error: cannot read {args.rules}: {exc.strerror}", file=sys.stderr)
+            return 1
+        except CorpusError as exc:
+            print(f"error: {exc.path}:{exc.line}: {exc.reason}", file=sys.stderr)
+            return 1
+        if index.semantic is None or detector.ordinary is None:
+            detector = UrgentDetector(rules)
+        else:
+            detector = UrgentDetector.embedded(rules, index.semantic.embed, detector.ordinary)
+    for path in args.questions:
+        try:
+            questions = read_labelled(path)
+        except (OSError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        if args.split != "all":
+            questions = [q for q in questions if split_of(q["qid"]) == args.split]
+        _print_scores(path, args, questions, index, detector, score_urgent, score_care)
+    return 0
+
+
+def _print_scores(path, args, questions, index, detector, score_urgent, score_care) -> None:
+    urgent = [q for q in questions if "urgent" in q]
+    care = [q for q in questions if "care" in q]
+    print(f"{path} ({args.split}): {len(questions)} questions")
+    if urgent:
+        score = score_urgent(urgent, lambda text: detector.finding(_reading(index, text)))
+        _print_rows(score.rows())
+        _print_list("missed", [f"[{rule}] {q}" for rule, q in score.misses], args.show)
+        _print_list("false alarms", [f"[{rule}, by {basis}] {q}" for rule, basis, q in score.false_alarms], args.show)
+        _print_list("wrong rule", [f"[{want} -> {got}] {q}" for want, got, q in score.wrong], args.show)
+    if care:
+        score = score_care(care, lambda text: index.care.findings(_reading(index, text)))
+        _print_rows(score.rows())
+        _print_list("care missed", score.misses, args.show)
+        _print_list("care shown wrongly", [f"[{sign}] {q}" for sign, q in score.false_alarms], args.show)
+
+
+def _print_rows(rows: list[tuple[str, str]]) -> None:
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"  {label:<{width}}  {value}")
+
+
+def _print_list(title: str, items: list[str], show: int) -> None:
+    if items and show:
+        print(f"  {title} ({len(items)}):")
+        for item in items[:show]:
+            print(f"    {item}")
+
+
 def format_results(results: dict) -> str:
     """Plain text for support staff: an emergency notice first, then care advice, then each
     passage with its citation.
@@ -253,7 +383,8 @@ def format_results(results: dict) -> str:
     lines: list[str] = []
     urgent = results.get("urgent")
     if urgent:
-        lines += [f"EMERGENCY — {urgent['title']}", textwrap.indent(urgent["message"], "  "),
+        message = f"{urgent['lead']} {urgent['message']}" if urgent.get("lead") else urgent["message"]
+        lines += [f"EMERGENCY — {urgent['title']}", textwrap.indent(message, "  "),
                   f"  (Source: {urgent['source']})", ""]
     for care in results.get("care_advice") or []:
         lines += ["SEE A DOCTOR — " + f"{care['article']['title']} › {care['section']}",

@@ -132,6 +132,16 @@ class Encoder:
         encoding = self._question_tokenizer.encode(text)
         return _embed_batch(self._session, [encoding])[0]
 
+    def embed_questions(self, texts: Sequence[str]) -> np.ndarray:
+        """Several short texts (a message's clauses) in one model run: (len(texts), dimensions).
+
+        Batched, so each vector depends slightly on its batch mates (see above): fine for reading
+        a question, never used for passages or anything cached.
+        """
+        if not texts:
+            return np.empty((0, self.dimensions), dtype=np.float32)
+        return _embed_batch(self._session, [self._question_tokenizer.encode(t) for t in texts])
+
     def embed_passages(self, texts: Sequence[str], threads: int = 1,
                        progress: Progress | None = None) -> np.ndarray:
         """Passages → float32 array (len(texts), dimensions), rows unit length, in input order.

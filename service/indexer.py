@@ -32,7 +32,12 @@ from .models import Article
 from .ranking import derive_matrix
 from .segment import commit_segments, create_index, write_segment
 from .semantic import write_vectors
-from .urgent import embed_prototypes, parse_rules, rules_text
+from .care import CARE_FILE, care_signs, parse_care_words, warning_signs
+from .care import POLICY as CARE_POLICY
+from .phrases import phrase_vectors, pool_texts
+from .probe import train_probe
+from .signs import Reading, Sign, SignMatcher, example_phrases, unlike_phrases
+from .urgent import editor_file, parse_rules, rule_signs, rules_text
 
 PARALLEL_MIN_CHARS = 3_000_000  # about 4,000 passages
 
@@ -62,6 +67,8 @@ def build_index(corpus: Path, index_dir: Path, synonyms: Path | None = None,
     rules = synonym_rules(corpus, synonyms)
     urgent, urgent_source = rules_text(corpus)
     urgent_rules = parse_rules(urgent, urgent_source)  # a broken rules file stops the build, like a broken article
+    care_words_text, care_source = editor_file(corpus, CARE_FILE)
+    care_words = parse_care_words(care_words_text, care_source)
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     with build_lock(index_dir):
@@ -73,11 +80,16 @@ def build_index(corpus: Path, index_dir: Path, synonyms: Path | None = None,
         try:
             passages = _write_whoosh(draft, articles, procs)
             derive_matrix(draft).save(draft / V.MATRIX)
-            described = write_vectors(draft, _stored(draft), encoder, index_dir / V.VECTOR_CACHE, procs) if encoder else None
+            stored = _stored(draft) if encoder else []
+            described = write_vectors(draft, stored, encoder, index_dir / V.VECTOR_CACHE, procs) if encoder else None
             (draft / V.SYNONYMS).write_text(rules, encoding="utf-8")
             (draft / V.URGENT).write_text(urgent, encoding="utf-8")
+            (draft / V.CARE_WORDS).write_text(care_words_text, encoding="utf-8")
+            ordinary = pool_texts()
+            (draft / V.ORDINARY).write_text("\n".join(ordinary) + "\n", encoding="utf-8")
             if encoder:
-                np.save(draft / V.URGENT_VECTORS, embed_prototypes(urgent_rules, encoder.embed_query))
+                _write_sign_vectors(draft, encoder, stored, urgent_rules, care_words, ordinary, articles,
+                                    procs or os.cpu_count() or 1)
             V.write_manifest(draft, _manifest(name, corpus, articles, passages, described))
             final = V.complete(draft, name)
         except BaseException:
@@ -87,6 +99,36 @@ def build_index(corpus: Path, index_dir: Path, synonyms: Path | None = None,
         V.prune(index_dir, keep)
     return BuildReport(version=name, path=final, articles=len(articles), passages=passages,
                        seconds=time.perf_counter() - started)
+
+
+def _write_sign_vectors(draft: Path, encoder: Encoder, stored: list[dict], urgent_rules: list, care_words: dict,
+                        ordinary: list[str], articles: Sequence[Article], threads: int) -> None:
+    """Everything the emergency check and care advice compare by meaning, embedded once here so
+    that opening a version never runs the model (store.py reads them back in the same order)."""
+    signs = rule_signs(urgent_rules)
+    meta = {a.slug: {"care_sections": list(a.care_sections)} for a in articles}
+    care = care_signs(warning_signs(((f[S.SLUG], f[S.ANCHOR], f[S.TEXT_FIELD]) for f in stored), meta), care_words)
+
+    def embed(texts: list[str]) -> np.ndarray:
+        return phrase_vectors(texts, encoder, threads)
+    urgent_examples, urgent_unlike = embed(example_phrases(signs)), embed(unlike_phrases(signs))
+    care_examples, pool = embed(example_phrases(care)), embed(ordinary)
+    half = np.float16  # the vectors' own precision (phrases.py, vectorcache.py): half the disk
+    np.savez(draft / V.SIGN_VECTORS, urgent_examples=urgent_examples.astype(half), urgent_unlike=urgent_unlike.astype(half),
+             care=care_examples.astype(half), ordinary=pool.astype(half),
+             urgent_probe=train_probe(urgent_examples, _owner(signs), len(signs), np.concatenate([pool, urgent_unlike])),
+             care_probe=train_probe(care_examples, _owner(care), len(care), pool[_care_free(ordinary, care)]))
+
+
+def _owner(signs: Sequence[Sign]) -> np.ndarray:
+    return np.array([n for n, s in enumerate(signs) for _ in s.examples], dtype=np.int64)
+
+
+def _care_free(ordinary: list[str], care: list[Sign]) -> np.ndarray:
+    """Pool rows that state no care sign by words ("my pee stinks" is ordinary for the emergency
+    check, not for care advice): only these are the care probe's ordinary class."""
+    matcher = SignMatcher(care, CARE_POLICY)
+    return np.array([not matcher.findings(Reading(text)) for text in ordinary], dtype=bool)
 
 
 @contextmanager

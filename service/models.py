@@ -100,9 +100,20 @@ class UrgentNotice:
     title: str
     message: str
     source: str  # the public guidance the rule follows
+    basis: str = "words"  # "words": a trigger stated; "meaning": a description close to the rule's examples
+
+    @property
+    def lead(self) -> str | None:
+        """Said before the message when the match is by meaning: it cannot be sure the question
+        tells of something happening now, and the notice must not claim more than it knows."""
+        return MEANING_LEAD if self.basis == "meaning" else None
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "title": self.title, "message": self.message, "source": self.source}
+        return {"id": self.id, "title": self.title, "message": self.message, "source": self.source,
+                "basis": self.basis, "lead": self.lead}
+
+
+MEANING_LEAD = "If this is happening now:"
 
 
 @dataclass(frozen=True)

@@ -75,9 +75,16 @@ _SEARCH_RESULTS = {
         "took_ms": {"type": "number"},
         "did_you_mean": {"type": ["string", "null"],
                          "description": "The question with typos corrected, when a correction was used"},
-        "urgent": {"type": ["object", "null"], "required": ["id", "title", "message", "source"],
+        "urgent": {"type": ["object", "null"], "required": ["id", "title", "message", "source", "basis", "lead"],
                    "properties": {"id": {"type": "string"}, "title": {"type": "string"},
-                                  "message": {"type": "string"}, "source": {"type": "string"}},
+                                  "message": {"type": "string"}, "source": {"type": "string"},
+                                  "basis": {"type": "string", "enum": ["words", "meaning"],
+                                            "description": "How the rule was met: a trigger phrase stated in "
+                                                           "the question, or a description close in meaning "
+                                                           "to the rule's examples"},
+                                  "lead": {"type": ["string", "null"],
+                                           "description": "Show before the message when not null (a match by "
+                                                          "meaning: 'If this is happening now:')"}},
                    "description": "An emergency notice to show before anything else, when the question describes "
                                   "an emergency happening now (the editors' rules); otherwise null. A safety net, "
                                   "not triage"},

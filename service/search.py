@@ -7,7 +7,6 @@ a warning sign is met, and an emergency notice when the question describes one (
 """
 from __future__ import annotations
 
-import functools
 import time
 from dataclasses import dataclass
 
@@ -15,9 +14,8 @@ import numpy as np
 
 from .models import CareAdvice, Hit, SearchResults, UrgentNotice
 from .cache import ResultCache
-from .clauses import clauses, stated_vectors
 from .question import did_you_mean, plan_query, question_words
-from .schema import analyze
+from .signs import Reading
 from .snippets import snippet
 from .store import LoadedIndex
 
@@ -41,9 +39,6 @@ SEMANTIC_FLOOR = 0.3
 MAX_LIMIT = 50
 # offset + limit may not pass this: deep pages cost work and nobody reads them.
 MAX_WINDOW = 500
-# Care advice may be called for by the top answer stating a warning sign (not the care section
-# itself); weaker answers do not speak for the question (measured: the top 3 lost precision).
-CARE_FROM_TOP = 1
 
 
 @dataclass(frozen=True)
@@ -123,7 +118,7 @@ def _rank(index: LoadedIndex, request: SearchRequest) -> Ranked:
     cosines = semantic.similarities(question_vector) if semantic else None
     allowed = _allowed_rows(index, request.article)
     lexical, eligible = _lexical_scores(index, plan, allowed)
-    needed = max(request.offset + request.limit, CARE_FROM_TOP)
+    needed = request.offset + request.limit
     if cosines is None:
         rows, scores = _top(np.flatnonzero(eligible), lexical, needed), lexical
         total = int(np.count_nonzero(eligible))
@@ -133,16 +128,20 @@ def _rank(index: LoadedIndex, request: SearchRequest) -> Ranked:
     pattern = index.highlighter.pattern(plan.highlight) if len(page) else None
     hits = tuple(Hit(passage=index.passages[r], score=float(scores[r]),
                      snippet=snippet(index.passages[r].text, pattern)) for r in page)
-    parts = clauses(request.q)
-    # Care advice and the emergency check read the same clauses: each is embedded once.
-    embed = functools.lru_cache(maxsize=None)(semantic.embed) if semantic else None
-    stated = None
-    if embed and index.care.vectors is not None:
-        stated = stated_vectors(parts, question_vector, embed, happening=False)
-    urgent = index.urgent.detect(parts, question_vector, embed)
-    return Ranked(hits=hits, total=total, corrections=plan.corrections,
-                  care_advice=_care_advice(index, plan, rows, stated),
-                  urgent=urgent.notice() if urgent else None)
+    # Care advice and the emergency check read the same clauses, embedded at most once.
+    reading = read_question(index, request.q, question_vector)
+    urgent = index.urgent.detect(reading)
+    care = tuple(CareAdvice(passage=index.passages[r]) for r in index.care.rows_for(reading))
+    return Ranked(hits=hits, total=total, corrections=plan.corrections, care_advice=care,
+                  urgent=urgent)
+
+
+def read_question(index: LoadedIndex, text: str, question_vector: np.ndarray | None) -> Reading:
+    """The question as the safety checks read it: by meaning only when it was embedded (a word
+    still being typed is not)."""
+    if question_vector is None or index.semantic is None:
+        return Reading(text)
+    return Reading(text, question_vector, index.semantic.embed_many, index.typos)
 
 
 def _allowed_rows(index: LoadedIndex, article: str | None) -> np.ndarray:
@@ -204,14 +203,3 @@ def _fused(lexical: np.ndarray, eligible: np.ndarray, cosines: np.ndarray, allow
                              + (1 - LEXICAL_SHARE) * cosines[candidates])
     total = int(np.count_nonzero(answers_by_words | answers_by_meaning))
     return _top(candidates, fused, needed), fused, total
-
-
-def _care_advice(index: LoadedIndex, plan, rows: np.ndarray, stated: np.ndarray | None) -> tuple[CareAdvice, ...]:
-    if not index.care.signs:
-        return ()
-    # A care section lists every warning sign, so its own passage ranking high says nothing
-    # about the question.
-    top = [r for r in rows[:CARE_FROM_TOP] if r not in index.care.rows]
-    passage_stems = [analyze(index.passages[r].text) for r in top]
-    rows = index.care.rows_for(plan.question_stems, passage_stems, stated)
-    return tuple(CareAdvice(passage=index.passages[r]) for r in rows)

@@ -12,6 +12,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -68,6 +69,9 @@ class SemanticIndex:
 
     def embed(self, text: str) -> np.ndarray:
         return self.encoder.embed_query(text)
+
+    def embed_many(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encoder.embed_questions(texts)
 
     def similarities(self, question_vector: np.ndarray) -> np.ndarray:
         """Cosine of every passage with the question (both unit length)."""

@@ -15,7 +15,7 @@ from whoosh import index as whoosh_index
 
 from . import schema as S
 from . import version as V
-from .care import CareSigns
+from .care import CareSigns, parse_care_words, warning_signs
 from .embedding import Encoder
 from .entities import EntityIndex
 from .models import ArticleRef, Passage
@@ -25,6 +25,7 @@ from .snippets import Highlighter
 from .spelling import Speller
 from .suggest import Suggester
 from .synonyms import SynonymMap, parse_synonyms
+from .signs import Contrast, Probe, TypoFixer
 from .urgent import UrgentDetector, parse_rules
 
 
@@ -52,6 +53,7 @@ class LoadedIndex:
     entities: EntityIndex
     semantic: SemanticIndex | None  # None: lexical only (no vectors, or no matching model)
     urgent: UrgentDetector
+    typos: TypoFixer | None  # misspellings put right for the safety checks (with a model)
 
     @property
     def passage_count(self) -> int:
@@ -92,32 +94,59 @@ def open_version(path: Path, encoder: Encoder | None = None) -> LoadedIndex:
         synonyms = parse_synonyms((path / V.SYNONYMS).read_text(encoding="utf-8"))
         semantic = open_semantic(path, manifest.semantic, encoder, matrix.n_docs)
         urgent_rules = parse_rules((path / V.URGENT).read_text(encoding="utf-8"), V.URGENT)
-        urgent = _urgent_detector(path, urgent_rules, semantic)
+        passages = _passages(stored)
+        articles = {a["slug"]: a for a in manifest.articles}
+        urgent, care, typos = _safety_checks(path, urgent_rules, passages, articles, semantic)
     except Exception as exc:  # any failure to read means this version cannot serve
         raise IndexUnavailable(f"cannot open index version {path.name}: {type(exc).__name__}: {exc}") from exc
     if len(stored) != matrix.n_docs:
         raise IndexUnavailable(f"index version {path.name} is inconsistent: {len(stored)} passages, "
                                f"{matrix.n_docs} matrix rows")
-    passages = _passages(stored)
-    articles = {a["slug"]: a for a in manifest.articles}
     return LoadedIndex(
         version=manifest.version, manifest=manifest, matrix=matrix, passages=passages,
         not_duplicate=_first_copies([fields[S.DUPKEY] for fields in stored]), synonyms=synonyms,
         word_df=word_df, sorted_words=sorted(word_df), article_rows=_article_rows(passages), articles=articles,
-        speller=Speller(word_df, encoder.dictionary if encoder else frozenset()), highlighter=Highlighter(word_df), care=CareSigns(passages, articles, semantic.embed if semantic else None),
+        speller=Speller(word_df, encoder.dictionary if encoder else frozenset()), highlighter=Highlighter(word_df), care=care,
         suggester=Suggester(articles, passages), entities=EntityIndex(articles, passages, matrix.stem_df()),
-        semantic=semantic, urgent=urgent,
+        semantic=semantic, urgent=urgent, typos=typos,
     )
 
 
-def _urgent_detector(path: Path, rules: list, semantic: SemanticIndex | None) -> UrgentDetector:
-    """The rules with their stored prototype vectors when the version is served with its model."""
+def _safety_checks(path: Path, rules: list, passages: list[Passage], articles: dict[str, dict],
+                   semantic: SemanticIndex | None) -> tuple[UrgentDetector, CareSigns, TypoFixer | None]:
+    """The emergency check and care advice, with the vectors the build stored when the version is
+    served with its model (by words alone otherwise)."""
+    signs = warning_signs(((p.article.slug, p.anchor, p.text) for p in passages), articles)
+    words = parse_care_words((path / V.CARE_WORDS).read_text(encoding="utf-8"), V.CARE_WORDS)
     if semantic is None:
-        return UrgentDetector(rules)
-    prototypes = np.load(path / V.URGENT_VECTORS)
-    if len(prototypes) and prototypes.shape[1:] != (semantic.encoder.dimensions,):
-        raise ValueError(f"{V.URGENT_VECTORS} holds {prototypes.shape}, expected rows of {semantic.encoder.dimensions}")
-    return UrgentDetector(rules, prototypes)
+        return UrgentDetector(rules), CareSigns(signs, words), None
+    with np.load(path / V.SIGN_VECTORS) as stored:
+        arrays = {name: stored[name] for name in ("urgent_examples", "urgent_unlike", "care", "ordinary")}
+        probes = {name: Probe(_read_only(stored[name])) for name in ("urgent_probe", "care_probe")}
+    for name, array in arrays.items():
+        if len(array) and array.shape[1:] != (semantic.encoder.dimensions,):
+            raise ValueError(f"{V.SIGN_VECTORS}: {name} holds {array.shape}, expected rows of "
+                             f"{semantic.encoder.dimensions}")
+    texts = tuple((path / V.ORDINARY).read_text(encoding="utf-8").splitlines())
+    if len(texts) != len(arrays["ordinary"]):
+        raise ValueError(f"{V.SIGN_VECTORS} does not match {V.ORDINARY}")
+    ordinary = Contrast(texts, _read_only(arrays["ordinary"]))
+    known = [*texts, *(p for r in rules for p in (*r.phrases, *r.examples, *r.unlike)),
+             *(p for w in words.values() for p in (*w.triggers, *w.examples)), *(s.text for s in signs)]
+    typos = TypoFixer(known, semantic.encoder.dictionary)
+    urgent = UrgentDetector(rules, _read_only(arrays["urgent_examples"]), _read_only(arrays["urgent_unlike"]),
+                            ordinary, probes["urgent_probe"])
+    care = CareSigns(signs, words, _read_only(arrays["care"]), ordinary, probes["care_probe"])
+    for probe, matcher in ((probes["urgent_probe"], urgent.matcher), (probes["care_probe"], care.matcher)):
+        if probe.weights.shape != (semantic.encoder.dimensions + 1, len(matcher.signs) + 1):
+            raise ValueError(f"{V.SIGN_VECTORS}: a probe of shape {probe.weights.shape} for {len(matcher.signs)} signs")
+    return urgent, care, typos
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array = np.ascontiguousarray(array, dtype=np.float32)
+    array.flags.writeable = False
+    return array
 
 
 def _read_whoosh(path: Path) -> tuple[list[dict], dict[str, int]]:

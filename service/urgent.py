@@ -19,14 +19,18 @@ from typing import Callable, Sequence
 import numpy as np
 import yaml
 
-from .clauses import Clause, negated, plain_negatives, stated_vectors, stems_of
+from .clauses import plain_negatives, stems_of
 from .corpus import CorpusError
 from .models import UrgentNotice
+from .signs import BY_WORDS, Contrast, Finding, Policy, Probe, Reading, Sign, SignMatcher, example_phrases, unlike_phrases
 
 RULES_FILE = "urgent.yaml"
-# Cosine a stated clause needs with a rule's example (calibrated on tests/data/urgent_questions.jsonl:
-# recall 0.96, false alarms 0.05 there; see README).
-SIMILARITY = 0.52
+# libyaml's loader when PyYAML has it (ten times faster on the ~1,300-line rules file), else PyYAML's own.
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# The emergency policy (signs.py): a clause must tell of now; a trigger's words all present; by
+# meaning, at least FLOOR similar to an example and MARGIN nearer to it than to any ordinary
+# question, with an acute cue below SURE. Calibrated on the tune half of tests/data/safety/ (README).
+POLICY = Policy(name="urgent", happening=True, floor=0.55, margin=0.0, probability=0.3, sure=0.0, certain=0.98)
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_MESSAGE_CHARS = 400
 MAX_TITLE_CHARS = 80
@@ -41,25 +45,32 @@ class UrgentRule:
     triggers: tuple[tuple[str, ...], ...]  # each trigger phrase as analysed stems
     examples: tuple[str, ...]
     unlike: tuple[str, ...] = ()  # near misses: the rule's words or topic, but no emergency
+    phrases: tuple[str, ...] = ()  # the trigger phrases as written
 
-    def notice(self) -> UrgentNotice:
-        return UrgentNotice(id=self.id, title=self.title, message=self.message, source=self.source)
+    def notice(self, basis: str = BY_WORDS) -> UrgentNotice:
+        return UrgentNotice(id=self.id, title=self.title, message=self.message, source=self.source, basis=basis)
 
 
 def rules_text(corpus: Path) -> tuple[str, str]:
     """The rules a build uses, and where they come from: the corpus folder's own urgent.yaml
     (which replaces the defaults: editors own the list), else the one shipped with the package."""
-    own = Path(corpus) / RULES_FILE
+    return editor_file(corpus, RULES_FILE)
+
+
+def editor_file(corpus: Path, name: str) -> tuple[str, str]:
+    """An editor-owned file: the corpus folder's own copy, which replaces the package's, else the
+    package's (so an installed wheel builds with the defaults wherever it runs)."""
+    own = Path(corpus) / name
     if own.is_file():
         return own.read_text(encoding="utf-8"), str(own)
-    shipped = resources.files("service").joinpath("data", RULES_FILE)
+    shipped = resources.files("service").joinpath("data", name)
     return shipped.read_text(encoding="utf-8"), str(shipped)
 
 
 def parse_rules(text: str, source: str) -> list[UrgentRule]:
     """The rules of an urgent.yaml text, validated; CorpusError names the line and the reason."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise CorpusError(source, mark.line + 1 if mark else 1, f"broken YAML: {getattr(exc, 'problem', exc)}") from None
@@ -96,7 +107,8 @@ def _rule(raw: object, source: str, line: int) -> UrgentRule:
     if not all(stems):
         raise CorpusError(source, line, f"rule {rule_id!r}: a trigger has no content words")
     return UrgentRule(id=rule_id, title=raw["title"].strip(), message=" ".join(raw["message"].split()),
-                      source=" ".join(raw["source"].split()), triggers=stems, examples=tuple(examples), unlike=tuple(unlike))
+                      source=" ".join(raw["source"].split()), triggers=stems, examples=tuple(examples), unlike=tuple(unlike),
+                      phrases=tuple(triggers))
 
 
 def _phrases(raw: dict, key: str, source: str, line: int, rule_id: str) -> list[str]:
@@ -112,84 +124,58 @@ def _rule_line(lines: list[str], number: int) -> int:
     return starts[number - 1] if number <= len(starts) else 1
 
 
-def prototype_phrases(rules: Sequence[UrgentRule]) -> list[str]:
-    """What the meaning test compares questions with, in the order of their stored vectors:
-    every rule's examples, then every rule's near misses."""
-    return [p for rule in rules for p in rule.examples] + [p for rule in rules for p in rule.unlike]
-
-
-def embed_prototypes(rules: Sequence[UrgentRule], embed: Callable[[str], np.ndarray]) -> np.ndarray:
-    """The prototype phrases' vectors, embedded once at build time (a second of CPU) and stored in
-    the version, so opening a version never runs the model."""
-    phrases = prototype_phrases(rules)
-    return np.stack([embed(p) for p in phrases]).astype(np.float32) if phrases else np.zeros((0, 0), np.float32)
+def rule_signs(rules: Sequence[UrgentRule]) -> list[Sign]:
+    """The rules as signs for the shared matcher (signs.py), in rule order."""
+    return [Sign(id=r.id, phrases=r.phrases, triggers=r.triggers, examples=r.examples, unlike=r.unlike) for r in rules]
 
 
 class UrgentDetector:
-    """Decides whether a question describes one of the rules' emergencies.
+    """Decides whether a question describes one of the rules' emergencies happening now.
 
-    With ``prototypes`` (embed_prototypes of the same rules, by the serving model) a rule can also
-    be met by meaning: some stated clause at least ``threshold`` similar to one of its examples
-    and closer to that example than to any of its near misses. The search passes in the question's
-    vector and the embedder it uses for the question's clauses.
+    With ``example_vectors`` and ``unlike_vectors`` (the rules' examples and near misses embedded
+    by the serving model at build time) and the ``ordinary`` question pool, a rule can also be met
+    by meaning (signs.py says how); without them, by its triggers alone.
     """
 
-    def __init__(self, rules: Sequence[UrgentRule], prototypes: np.ndarray | None = None,
-                 threshold: float = SIMILARITY) -> None:
+    def __init__(self, rules: Sequence[UrgentRule], example_vectors: np.ndarray | None = None,
+                 unlike_vectors: np.ndarray | None = None, ordinary: Contrast | None = None,
+                 probe: Probe | None = None, policy: Policy = POLICY) -> None:
         self.rules = list(rules)
-        self.threshold = threshold
-        self._examples = self._unlike = None
-        if prototypes is not None and self.rules:
-            if len(prototypes) != len(prototype_phrases(self.rules)):
-                raise ValueError("the meaning test needs one prototype vector per example and near miss")
-            examples = sum(len(rule.examples) for rule in self.rules)
-            self._examples = _Prototypes([rule.examples for rule in self.rules], prototypes[:examples])
-            self._unlike = _Prototypes([rule.unlike for rule in self.rules], prototypes[examples:])
+        self.ordinary = ordinary
+        self._by_id = {r.id: r for r in self.rules}
+        signs = rule_signs(self.rules)
+        contrast = None
+        if ordinary is not None and unlike_vectors is not None:
+            if len(unlike_vectors) != len(unlike_phrases(signs)):
+                raise ValueError(f"{len(unlike_vectors)} near-miss vectors for {len(unlike_phrases(signs))} near misses")
+            contrast = Contrast(ordinary.texts + tuple(unlike_phrases(signs)),
+                                np.concatenate([ordinary.vectors, unlike_vectors]) if len(unlike_vectors) else ordinary.vectors)
+        self.matcher = SignMatcher(signs, policy, example_vectors, contrast, probe)
 
-    def detect(self, parts: list[Clause], question_vector: np.ndarray | None = None,
-               embed: Callable[[str], np.ndarray] | None = None) -> UrgentRule | None:
-        """The rule a question (read into ``parts`` by clauses.clauses) meets, else None.
+    @classmethod
+    def embedded(cls, rules: Sequence[UrgentRule], embed: Callable[[str], np.ndarray], ordinary: Contrast,
+                 policy: Policy = POLICY) -> "UrgentDetector":
+        """A detector for rules not yet built into a version (check-rules): their phrases embedded now."""
+        from .probe import train_probe  # build-side: only an editor's check trains here
 
-        The meaning test needs the question's vector and an ``embed`` for its clauses: a
-        question still being typed is searched without them (no model run per keystroke) and
-        gets the trigger test alone; its whole form, asked when typing pauses, gets both.
-        """
-        return self._lexical(parts) or self._by_meaning(parts, question_vector, embed)
+        signs = rule_signs(rules)
+        examples = _embed_all(example_phrases(signs), embed, ordinary.vectors.shape[1])
+        unlike = _embed_all(unlike_phrases(signs), embed, ordinary.vectors.shape[1])
+        owner = np.array([n for n, s in enumerate(signs) for _ in s.examples], dtype=np.int64)
+        probe = Probe(train_probe(examples, owner, len(signs), np.concatenate([ordinary.vectors, unlike])))
+        return cls(rules, examples, unlike, ordinary, probe, policy)
 
-    def _lexical(self, parts: list[Clause]) -> UrgentRule | None:
-        for clause in parts:
-            if not clause.acute:
-                continue
-            for rule in self.rules:
-                for trigger in rule.triggers:
-                    if clause.states(trigger) and not negated(clause, trigger):
-                        return rule
-        return None
+    def detect(self, reading: Reading) -> UrgentNotice | None:
+        """The notice for the rule a question meets, else None. A question still being typed is
+        read without vectors (no model run per keystroke) and gets the trigger test alone."""
+        finding = self.finding(reading)
+        return self._by_id[finding.sign.id].notice(finding.basis) if finding else None
 
-    def _by_meaning(self, parts: list[Clause], question_vector: np.ndarray | None,
-                    embed: Callable[[str], np.ndarray] | None) -> UrgentRule | None:
-        if self._examples is None or not parts or question_vector is None or embed is None:
-            return None
-        stated = stated_vectors(parts, question_vector, embed, happening=True)
-        if not len(stated):
-            return None
-        like, unlike = self._examples.best(stated), self._unlike.best(stated)
-        met = (like >= self.threshold) & (like > unlike)
-        if not met.any():
-            return None
-        return self.rules[int(np.argmax(np.where(met, like, -1.0)))]
+    def finding(self, reading: Reading) -> Finding | None:
+        """Why the question meets a rule: a trigger stated first, else the nearest meaning match."""
+        found = self.matcher.findings(reading)
+        return found[0] if found else None
 
 
-class _Prototypes:
-    """Phrases grouped by rule, with their vectors: the best similarity per rule to some vectors."""
-
-    def __init__(self, groups: Sequence[Sequence[str]], vectors: np.ndarray) -> None:
-        self.count = len(groups)
-        self.vectors = vectors if len(vectors) else None
-        self.owner = np.array([g for g, phrases in enumerate(groups) for _ in phrases], dtype=np.int64)
-
-    def best(self, vectors: np.ndarray) -> np.ndarray:
-        found = np.full(self.count, -1.0)
-        if self.vectors is not None:
-            np.maximum.at(found, self.owner, (vectors @ self.vectors.T).max(axis=0))
-        return found
+def _embed_all(texts: list[str], embed: Callable[[str], np.ndarray], dimensions: int) -> np.ndarray:
+    return np.stack([embed(t) for t in texts]) if texts else np.zeros((0, dimensions), dtype=np.float32)

@@ -12,7 +12,10 @@ imports the other.
         ranking.npz             BM25F weights derived from the Whoosh postings (store.py)
         vectors.npy             one unit vector per passage, when built with a model (semantic.py)
         urgent.yaml             the emergency rules the version was built with (store.py)
-        urgent-vectors.npy      their examples and near misses embedded, with a model (store.py)
+        care_signs.yaml         the editors' lay words for the care sections' warning signs (store.py)
+        ordinary.txt            the ordinary-question pool meaning matches must beat (store.py)
+        signs.npz               with a model: the rules' examples and near misses, the care signs
+                                and the ordinary pool, embedded (store.py; signs.py uses them)
         synonyms.txt            the synonym rules the version was built with (store.py)
         manifest.json           the version's metadata and its articles' sections (store.py)
     DIR/versions/.draft-<v>/    a build in progress; never served
@@ -38,13 +41,15 @@ SYNONYMS = "synonyms.txt"
 MATRIX = "ranking.npz"
 VECTORS = "vectors.npy"
 URGENT = "urgent.yaml"
-URGENT_VECTORS = "urgent-vectors.npy"
+CARE_WORDS = "care_signs.yaml"
+ORDINARY = "ordinary.txt"
+SIGN_VECTORS = "signs.npz"
 VECTOR_CACHE = "vector-cache"
 KEEP_VERSIONS = 3
 # `healthfaq build` exits with this (EX_TEMPFAIL) when another build holds the lock.
 BUILD_LOCKED_EXIT = 75
 # Bumped whenever a version directory's contents change meaning: an older version is not opened.
-FORMAT = 3
+FORMAT = 4
 
 
 @dataclass(frozen=True)

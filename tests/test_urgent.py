@@ -14,10 +14,16 @@ from service.corpus import CorpusError
 from service.indexer import build_index
 from service.search import SearchRequest, search
 from service.store import IndexUnavailable, open_current
-from service.urgent import embed_prototypes, parse_rules, prototype_phrases, rules_text
+from service.rulecheck import HOLDOUT, read_labelled, score_urgent, split_of
+from service.search import read_question
+from service.signs import BY_MEANING, BY_WORDS, Reading, example_phrases, unlike_phrases
+from service.urgent import parse_rules, rule_signs, rules_text
 from tests.conftest import CORPUS, DATA, ROOT, make_settings
 
-QUESTIONS = [json.loads(line) for line in (DATA / "urgent_questions.jsonl").read_text().splitlines() if line.strip()]
+# Measured on the holdout half (README "Urgent notices"); the guard leaves room for the model's
+# run-to-run noise, not for a regression.
+RECALL_FLOOR = 0.85
+ALARM_CEILING = 0.03
 RULE = """- id: test-rule
   title: A test emergency
   source: "A public guidance page"
@@ -72,13 +78,19 @@ def test_a_corpus_rules_file_replaces_the_shipped_one_and_goes_into_the_version(
 def test_the_rules_phrases_are_embedded_by_the_build_and_a_damaged_file_is_never_served(tmp_path, encoder):
     build_index(CORPUS, tmp_path, encoder=encoder)
     folder = V.version_path(tmp_path, V.current_version(tmp_path))
-    rules = parse_rules((folder / V.URGENT).read_text(encoding="utf-8"), V.URGENT)
-    stored = np.load(folder / V.URGENT_VECTORS)
-    assert stored.shape == (len(prototype_phrases(rules)), encoder.dimensions)
-    assert np.allclose(stored, embed_prototypes(rules, encoder.embed_query), atol=1e-6)
-    assert open_current(tmp_path, encoder).urgent.detect(clauses("crushing pain in my chest")) is not None
-    np.save(folder / V.URGENT_VECTORS, stored[:, :10])  # vectors of another shape: not this model's
-    with pytest.raises(IndexUnavailable, match="urgent-vectors"):
+    signs = rule_signs(parse_rules((folder / V.URGENT).read_text(encoding="utf-8"), V.URGENT))
+    with np.load(folder / V.SIGN_VECTORS) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    examples = example_phrases(signs)
+    assert arrays["urgent_examples"].shape == (len(examples), encoder.dimensions)
+    assert arrays["urgent_unlike"].shape == (len(unlike_phrases(signs)), encoder.dimensions)
+    assert np.allclose(arrays["urgent_examples"][3], encoder.embed_query(examples[3]), atol=1e-3)  # float16
+    ordinary = (folder / V.ORDINARY).read_text(encoding="utf-8").splitlines()
+    assert len(ordinary) >= 1000 and arrays["ordinary"].shape == (len(ordinary), encoder.dimensions)
+    assert open_current(tmp_path, encoder).urgent.detect(Reading("crushing pain in my chest")) is not None
+    arrays["urgent_examples"] = arrays["urgent_examples"][:, :10]  # vectors of another shape: not this model's
+    np.savez(folder / V.SIGN_VECTORS, **arrays)
+    with pytest.raises(IndexUnavailable, match="signs.npz"):
         open_current(tmp_path, encoder)
 
 
@@ -110,14 +122,39 @@ def test_no_notice_for_denials_questions_about_a_condition_the_past_or_figures_o
     assert notice(bundled_index, q) is None
 
 
-def test_the_development_set_stays_above_its_measured_level(bundled_index):
-    """A regression guard on tests/data/urgent_questions.jsonl (measured: recall 0.96, false
-    alarms 0.05; the README reports the numbers from scripts/evaluate.py)."""
-    urgent = [q for q in QUESTIONS if q["urgent"]]
-    calm = [q for q in QUESTIONS if not q["urgent"]]
-    recall = sum(1 for q in urgent if notice(bundled_index, q["query"])) / len(urgent)
-    alarms = sum(1 for q in calm if notice(bundled_index, q["query"])) / len(calm)
-    assert recall >= 0.9 and alarms <= 0.1, (recall, alarms)
+ISSUE_16_EXAMPLES = [  # everyday questions that got an emergency notice before issue 16
+    "my nose is blocked and i cant smell", "i get a nosebleed when it's hot", "my throat is sore and scratchy",
+    "tingling in my fingers in the morning", "pain in my side when I laugh", "sore jaw when yawning",
+    "can i take paracetamol for a headache",
+]
+
+
+@pytest.mark.parametrize("q", ISSUE_16_EXAMPLES)
+def test_everyday_questions_get_no_notice(bundled_index, q):
+    assert notice(bundled_index, q) is None
+
+
+def test_the_holdout_half_stays_at_its_measured_level(bundled_index):
+    """A regression guard on the untouched half of the urgent and site-topic sets (README has the
+    figures from `healthfaq check-rules --split holdout`)."""
+    questions = [q for name in ("urgent.jsonl", "benign_site.jsonl", "benign_everyday.jsonl")
+                 for q in read_labelled(DATA / "safety" / name) if split_of(q["qid"]) == HOLDOUT]
+    score = score_urgent(questions, lambda q: bundled_index.urgent.finding(
+        read_question(bundled_index, q, bundled_index.semantic.embed(q))))
+    assert score.found / score.urgent >= RECALL_FLOOR, score.misses
+    assert score.alarms / score.ordinary <= ALARM_CEILING, score.false_alarms
+    assert score.right_rule / score.found >= 0.85, score.wrong
+    site = [q for q in questions if q.get("topic")]
+    assert not [q for q in site if notice(bundled_index, q["query"])]
+
+
+def test_a_notice_says_whether_it_was_met_by_words_or_by_meaning(bundled_index):
+    finding = bundled_index.urgent.finding(read_question(
+        bundled_index, "he is not breathing", bundled_index.semantic.embed("he is not breathing")))
+    assert (finding.sign.id, finding.basis) == ("unresponsive", BY_WORDS) or finding.basis == BY_WORDS
+    q = "my husband is grey and clammy and clutching his chest right now"
+    finding = bundled_index.urgent.finding(read_question(bundled_index, q, bundled_index.semantic.embed(q)))
+    assert finding.sign.id == "heart-attack" and finding.basis in (BY_WORDS, BY_MEANING)
 
 
 def test_without_a_model_the_triggers_still_work(lexical_index):

@@ -132,7 +132,9 @@
       results.replaceChildren();
       if (data.urgent) {
         results.append(el("div", { class: "urgent", role: "alert" },
-          el("p", { class: "urgent-title" }, data.urgent.title), el("p", {}, data.urgent.message),
+          el("p", { class: "urgent-title" }, data.urgent.title),
+          el("p", {}, data.urgent.lead ? el("strong", {}, data.urgent.lead) : "", data.urgent.lead ? " " : "",
+            data.urgent.message),
           el("p", { class: "urgent-source" }, "Source: " + data.urgent.source)));
       }
       if (data.did_you_mean) {

@@ -105,7 +105,8 @@
   function urgentBlock(urgent) {
     return el("div", { class: "urgent", role: "alert" },
       el("p", { class: "urgent-title" }, urgent.title),
-      el("p", { class: "urgent-message" }, urgent.message),
+      el("p", { class: "urgent-message" },
+        urgent.lead ? el("strong", { class: "urgent-lead" }, urgent.lead) : "", urgent.lead ? " " : "", urgent.message),
       el("p", { class: "urgent-source" }, "Source: " + urgent.source));
   }
 
