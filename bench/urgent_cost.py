@@ -1,11 +1,12 @@
-"""What the emergency-notice check adds to a search, measured side by side in one run.
+"""What the emergency check and care advice add to a search, measured side by side in one run.
 
     python -m bench.urgent_cost --index mq-index [--sample 400]
 
 Each question of the faq and long mixes (the benchmark's own, same seed) is searched twice on the
-same opened index — once as served, once with a detector that has no rules — in random order per
-question, so both sides share the machine's moment. Prints each side's p50 and the median of the
-per-question differences (ms). The issue's budget: at most 0.3 ms on the faq p50.
+same opened index — once as served, once with no rules, no care signs and no typo repair — in
+random order per question, so both sides share the machine's moment. Prints each side's p50, the
+median of the per-question differences (ms) and the model runs per question (issue 16's budget:
+at most 0.5 ms on the faq p50, and a long message's clauses embedded in one run, not one each).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from bench.mixes import Query, faq_mix, long_mix, read_jsonl
 from service.search import SearchRequest, search
 from service.semantic import load_encoder
 from service.store import LoadedIndex, open_current
+from service.care import CareSigns
 from service.urgent import UrgentDetector
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "bench" / "medquad"
@@ -49,14 +51,32 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", default="", help="embedding model folder (default: the shipped one)")
     args = parser.parse_args(argv)
     served = open_current(args.index, load_encoder(args.model))
-    without = dataclasses.replace(served, urgent=UrgentDetector([]))
+    without = dataclasses.replace(served, urgent=UrgentDetector([]), care=CareSigns([]), typos=None)
+    runs = _count_model_runs(served)
     mixes = {"faq": faq_mix(read_jsonl(args.queries), args.sample, args.seed),
              "long": long_mix(read_jsonl(args.corpus), args.sample, args.seed)}
     for name, queries in mixes.items():
+        before = runs["count"]
         with_check, without_check = paired_ms(served, without, queries, args.seed)
+        per_question = (runs["count"] - before) / len(queries) / 2  # both sides run the question itself
         difference = statistics.median(a - b for a, b in zip(with_check, without_check))
         print(f"{name} ({len(queries)} queries): p50 {statistics.median(with_check):.2f} ms with the check, "
-              f"{statistics.median(without_check):.2f} ms without; median difference {difference:+.2f} ms")
+              f"{statistics.median(without_check):.2f} ms without; median difference {difference:+.2f} ms; "
+              f"model runs per question, both sides: {per_question:.2f}")
+
+
+def _count_model_runs(index: LoadedIndex) -> dict:
+    """Counts every run of the served model (the question's, and the batched clause runs)."""
+    runs = {"count": 0}
+    encoder = index.semantic.encoder
+    for name in ("embed_query", "embed_questions"):
+        original = getattr(encoder, name)
+
+        def counted(*args, _original=original, **kwargs):
+            runs["count"] += 1
+            return _original(*args, **kwargs)
+        setattr(encoder, name, counted)
+    return runs
 
 
 if __name__ == "__main__":

@@ -24,11 +24,12 @@ import yaml
 
 from .clauses import plain_negatives, stems_of
 from .corpus import CorpusError
-from .signs import Contrast, Finding, Policy, Probe, Reading, Sign, SignMatcher
+from .signs import Contrast, Finding, Policy, Reading, Sign, SignMatcher
 from .urgent import YAML_LOADER
 
 CARE_FILE = "care_signs.yaml"
-# Calibrated on the tune half of tests/data/safety/care.jsonl (see README "Care advice").
+# Calibrated on the tune half of tests/data/safety/care.jsonl and care_questions.jsonl (README "Care
+# advice"): a trained probe (as the emergency check has) added nothing there, so care has none.
 POLICY = Policy(name="care", happening=False, floor=0.5, margin=0.06, probability=0.0, sure=0.0)
 
 
@@ -112,11 +113,11 @@ def care_signs(signs: Sequence[WarningSign], words: dict[str, SignWords]) -> lis
 class CareSigns:
     def __init__(self, signs: Sequence[WarningSign], words: dict[str, SignWords] | None = None,
                  vectors: np.ndarray | None = None, contrast: Contrast | None = None,
-                 probe: Probe | None = None, policy: Policy = POLICY) -> None:
+                 policy: Policy = POLICY) -> None:
         self.signs = list(signs)
         self.rows: set[int] = {s.row for s in self.signs}  # the care passages themselves
         self._row_of = {s.text: s.row for s in self.signs}
-        self.matcher = SignMatcher(care_signs(self.signs, words or {}), policy, vectors, contrast, probe)
+        self.matcher = SignMatcher(care_signs(self.signs, words or {}), policy, vectors, contrast)
 
     def findings(self, reading: Reading) -> list[Finding]:
         return self.matcher.findings(reading) if self.signs else []

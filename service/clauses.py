@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from .schema import term_of
 
 _CLAUSE = re.compile(r"[.!?;:\n]+|,\s*(?:but|and then|then|now)\b|\bbut\b", re.IGNORECASE)
-_CANNOT = re.compile(r"\b(can ?not|can['’]?t|couldn['’]?t|unable to)\b", re.IGNORECASE)
+_CANNOT = re.compile(r"\b(can ?not|can['’]?t|unable to)\b", re.IGNORECASE)  # "couldn't" is past: "could not"
 _WONT = re.compile(r"\bwon['’]?t\b", re.IGNORECASE)
 _NOT_CONTRACTION = re.compile(r"\b(do|does|did|is|are|was|were|has|have|had|would|should|could|must|need)n['’]?t\b",
                               re.IGNORECASE)
+_MODAL_NOT = re.compile(r"\b(could|would|should|might) not\b", re.IGNORECASE)
 _OTHER_NOT = re.compile(r"n['’]t\b", re.IGNORECASE)
 _WORD = re.compile(r"[^\W_]+")
 # A clause denying a sign: one of these words before the sign's first word.
@@ -31,8 +32,9 @@ LIST_REACH = 8  # ... or this many, across a list joined by "or"/"nor"
 # or follows an early auxiliary ("my face is not drooping", "I'm not suicidal"); "it will not
 # stop bleeding" or "she won't answer" deny nothing.
 _AUXILIARY = frozenset("is are was were am m s re do does did have has had".split())
-_LEADING = frozenset("and but just also so".split())
+_LEADING = frozenset("and but just also so hi hello hey ok okay anyway well".split())
 EARLY_WORDS = 6
+TRIGGER_SLACK = 3  # other stems a trigger's words may have among them ("chest is so tight" meets "chest tight")
 LONG_CLAUSE_WORDS = 16  # a clause longer than this is read part by part, at its commas
 # A clause asking about a condition rather than describing one: it opens with a question word
 # and names no one it is happening to.
@@ -41,6 +43,9 @@ QUESTION_OPENERS = frozenset("what whats how why which who when where can could 
 PEOPLE = frozenset("""i im ive id me my mine myself we our us he hes his him she shes her they their them
 someone somebody anyone baby son daughter husband wife partner mum mom dad father mother brother
 sister friend boyfriend girlfriend grandma grandad grandpa child kid kids""".split())
+# A question naming only "he" or "she" is a clinician's or a reader's question about someone;
+# one about the asker or someone with them names them ("my dad", "I", "we").
+WITH_ASKER = PEOPLE - frozenset("he hes his him she shes her they their them".split())
 # A clause telling of the past ("two years ago", not "ten minutes ago"), of something over
 # ("it has stopped now"), or of something mild ("a bit sore"): it describes no emergency now.
 PAST = re.compile(r"\b((\d+|a|an|one|two|three|four|five|few|several|many|couple of) (days?|weeks?|months?|years?) ago"
@@ -92,11 +97,18 @@ class Clause:
     normal: bool = False  # it calls what it describes normal or fine ("my pee smells normal")
 
     def states(self, trigger: tuple[str, ...]) -> bool:
-        """All the trigger's words are here; a negative trigger ("not breathing") word for word."""
-        if "not" not in trigger:
-            return set(self.sequence).issuperset(trigger)
+        """All the trigger's words are here, close together (within TRIGGER_SLACK more stems than
+        the trigger has, in any order); a negative trigger ("not breathing") word for word."""
         n = len(trigger)
-        return any(self.sequence[i:i + n] == trigger for i in range(len(self.sequence) - n + 1))
+        if "not" in trigger:
+            if self.words.count("not") <= len(_MODAL_NOT.findall(self.text)):
+                return False  # "he couldn't breathe for laughing" tells of then, not of now
+            return any(self.sequence[i:i + n] == trigger for i in range(len(self.sequence) - n + 1))
+        wanted = set(trigger)
+        if not wanted.issubset(self.sequence):
+            return False
+        width = n + TRIGGER_SLACK
+        return any(wanted.issubset(self.sequence[i:i + width]) for i in range(max(1, len(self.sequence) - width + 1)))
 
 
 def clauses(text: str) -> list[Clause]:
@@ -106,7 +118,7 @@ def clauses(text: str) -> list[Clause]:
         if not words:
             continue
         opener = words[1] if words[0] in _LEADING and len(words) > 1 else words[0]
-        about = opener in QUESTION_OPENERS and not PEOPLE.intersection(words)
+        about = opener in QUESTION_OPENERS and not WITH_ASKER.intersection(words)
         counts = not (about or PAST.search(piece) or CLINICAL.search(piece))
         found.append(Clause(piece.strip(), words, tuple(stems_of(piece)), counts=counts,
                             acute=counts and not (RESOLVED.search(piece) or MILD.search(piece)),

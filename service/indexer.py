@@ -8,8 +8,10 @@ complete, so a failing or killed build leaves the served index as it was.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import shutil
+import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,13 +35,13 @@ from .ranking import derive_matrix
 from .segment import commit_segments, create_index, write_segment
 from .semantic import write_vectors
 from .care import CARE_FILE, care_signs, parse_care_words, warning_signs
-from .care import POLICY as CARE_POLICY
 from .phrases import phrase_vectors, pool_texts
 from .probe import train_probe
-from .signs import Reading, Sign, SignMatcher, example_phrases, unlike_phrases
+from .signs import Sign, example_phrases, unlike_phrases
 from .urgent import editor_file, parse_rules, rule_signs, rules_text
 
 PARALLEL_MIN_CHARS = 3_000_000  # about 4,000 passages
+PROBE_PREFIX = "probe-"  # trained probes kept in the vector cache folder (see _cached_probe)
 
 
 class BuildLockedError(RuntimeError):
@@ -89,7 +91,7 @@ def build_index(corpus: Path, index_dir: Path, synonyms: Path | None = None,
             (draft / V.ORDINARY).write_text("\n".join(ordinary) + "\n", encoding="utf-8")
             if encoder:
                 _write_sign_vectors(draft, encoder, stored, urgent_rules, care_words, ordinary, articles,
-                                    procs or os.cpu_count() or 1)
+                                    procs or os.cpu_count() or 1, index_dir / V.VECTOR_CACHE)
             V.write_manifest(draft, _manifest(name, corpus, articles, passages, described))
             final = V.complete(draft, name)
         except BaseException:
@@ -102,7 +104,7 @@ def build_index(corpus: Path, index_dir: Path, synonyms: Path | None = None,
 
 
 def _write_sign_vectors(draft: Path, encoder: Encoder, stored: list[dict], urgent_rules: list, care_words: dict,
-                        ordinary: list[str], articles: Sequence[Article], threads: int) -> None:
+                        ordinary: list[str], articles: Sequence[Article], threads: int, cache_dir: Path) -> None:
     """Everything the emergency check and care advice compare by meaning, embedded once here so
     that opening a version never runs the model (store.py reads them back in the same order)."""
     signs = rule_signs(urgent_rules)
@@ -116,19 +118,39 @@ def _write_sign_vectors(draft: Path, encoder: Encoder, stored: list[dict], urgen
     half = np.float16  # the vectors' own precision (phrases.py, vectorcache.py): half the disk
     np.savez(draft / V.SIGN_VECTORS, urgent_examples=urgent_examples.astype(half), urgent_unlike=urgent_unlike.astype(half),
              care=care_examples.astype(half), ordinary=pool.astype(half),
-             urgent_probe=train_probe(urgent_examples, _owner(signs), len(signs), np.concatenate([pool, urgent_unlike])),
-             care_probe=train_probe(care_examples, _owner(care), len(care), pool[_care_free(ordinary, care)]))
+             urgent_probe=_cached_probe(cache_dir, urgent_examples, _owner(signs), len(signs),
+                                        np.concatenate([pool, urgent_unlike])))
+
+
+def _cached_probe(cache_dir: Path, examples: np.ndarray, owner: np.ndarray, signs: int,
+                  ordinary: np.ndarray) -> np.ndarray:
+    """The probe for these vectors, trained once (a second of CPU) and kept beside the vector cache
+    by a digest of everything it is trained on, so a rebuild with unchanged rules reuses it; only
+    the latest is kept."""
+    digest = hashlib.sha256()
+    for array in (examples.astype(np.float16), owner.astype(np.int64), ordinary.astype(np.float16)):
+        digest.update(array.tobytes())
+    path = cache_dir / f"{PROBE_PREFIX}{digest.hexdigest()[:32]}.npy"
+    try:
+        weights = np.load(path)
+        if weights.shape == (examples.shape[1] + 1, signs + 1):
+            return weights
+    except (OSError, ValueError):
+        pass
+    weights = train_probe(examples, owner, signs, ordinary)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=cache_dir, suffix=".npy")
+    with os.fdopen(handle, "wb") as file:
+        np.save(file, weights)
+    os.replace(temporary, path)
+    for old in cache_dir.glob(f"{PROBE_PREFIX}*.npy"):
+        if old != path:
+            old.unlink(missing_ok=True)
+    return weights
 
 
 def _owner(signs: Sequence[Sign]) -> np.ndarray:
     return np.array([n for n, s in enumerate(signs) for _ in s.examples], dtype=np.int64)
-
-
-def _care_free(ordinary: list[str], care: list[Sign]) -> np.ndarray:
-    """Pool rows that state no care sign by words ("my pee stinks" is ordinary for the emergency
-    check, not for care advice): only these are the care probe's ordinary class."""
-    matcher = SignMatcher(care, CARE_POLICY)
-    return np.array([not matcher.findings(Reading(text)) for text in ordinary], dtype=bool)
 
 
 @contextmanager

@@ -165,9 +165,9 @@ def _clause_state(clause) -> str:
 def _finding_line(f: Finding) -> str:
     if f.basis == BY_WORDS:
         return f"{f.sign.id}: by words, trigger {f.evidence!r} in clause {f.clause!r}"
-    probability = f"{f.probability:.3f}" if f.probability is not None else "n/a"
-    return (f"{f.sign.id}: by meaning, clause {f.clause!r} ~ example {f.evidence!r} cosine {f.similarity:.3f}, "
-            f"probability {probability}; nearest ordinary question {f.nearest_ordinary!r} "
+    probability = f", probability {f.probability:.3f}" if f.probability is not None else ""
+    return (f"{f.sign.id}: by meaning, clause {f.clause!r} ~ example {f.evidence!r} cosine {f.similarity:.3f}"
+            f"{probability}; nearest ordinary question {f.nearest_ordinary!r} "
             f"{f.ordinary_similarity:.3f}; acute cue {'yes' if f.cue else 'no'}")
 
 
@@ -190,9 +190,10 @@ def _near_misses(reading: Reading, matcher: SignMatcher, fired: set[str], top: i
             reasons.append(f"probability below {policy.probability}")
         if policy.sure and similarity < policy.sure and not scores.cue:
             reasons.append(f"no acute cue below cosine {policy.sure}")
+        probability = f", probability {scores.probability[sign]:.3f}" if matcher.probe is not None else ""
         lines.append(f"  near: {matcher.signs[sign].id}: clause {reading.parts[number].text!r} ~ example "
-                     f"{matcher.example_text(int(scores.which[sign]))!r} cosine {similarity:.3f}, probability "
-                     f"{scores.probability[sign]:.3f}; nearest ordinary question "
+                     f"{matcher.example_text(int(scores.which[sign]))!r} cosine {similarity:.3f}{probability}; "
+                     f"nearest ordinary question "
                      f"{matcher.contrast_text(scores.nearest)!r} {scores.ordinary:.3f}; refused: "
                      f"{', '.join(reasons) or 'another sign won'}")
     return lines

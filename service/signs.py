@@ -2,21 +2,24 @@
 behind emergency notices (urgent.py) and care advice (care.py).
 
 Both read the question clause by clause (clauses.py) and both must stay silent on what a clause
-denies. What differs between them is data: a ``Policy`` (which clauses count, how many of a
-phrase's words make a match, the meaning thresholds) and the signs themselves.
+denies. What differs between them is data: a ``Policy`` (which clauses count, the meaning
+thresholds) and the signs themselves.
 
-By words: one clause the policy accepts holds all of a trigger's stems, none of them denied
-(a negative trigger, "not breathing", word for word), and does not call the thing normal.
+By words: one clause the policy accepts holds all of a trigger's stems close together, none of
+them denied (a negative trigger, "not breathing", word for word), and does not call the thing
+normal.
 
 By meaning, with evidence on both sides. A fixed cosine to a rule's examples cannot tell "my throat
 is sore and scratchy" from "my throat is closing up" with this model (both ~0.6), but it can tell
-which of two neighbours a clause is nearer to. So a clause meets a sign by meaning when it is at
-least ``floor`` similar to one of the sign's examples *and* nearer to that example, by ``margin``,
-than to every question in the contrast pool: everyday health questions shipped with the package
-(``service/data/ordinary_questions.txt``) and the rules' own near misses. For emergencies a
-meaning match below ``sure`` also needs an acute cue in its clause ("now", "suddenly", "can't",
-"won't stop", "collapsed"): without one the match is too weak to tell someone to call an
-emergency number, and nothing is shown (see README "Urgent notices").
+which of two neighbours a clause is nearer to, and a classifier trained on both sides can weigh
+all of them. So a clause meets a sign by meaning when it is at least ``floor`` similar to one of
+the sign's examples, nearer to that example by ``margin`` than to every question of the contrast
+pool (everyday health questions shipped with the package, ``service/data/ordinary_questions.txt``,
+and the rules' own near misses) unless the probe is ``certain``, and the probe trained at build
+time (probe.py) gives the sign at least ``probability``. ``sure`` can also require an acute cue
+("now", "suddenly", "can't", "collapsed") below a cosine; measured on the development sets it cost
+recall without sparing false alarms, so the shipped policies leave it off (README "Emergency
+notices and care advice").
 """
 from __future__ import annotations
 
@@ -164,6 +167,8 @@ class TypoFixer:
 
     _WORDS = re.compile(r"[A-Za-z]+")
     MIN_LENGTH = 5  # a four-letter word is one letter from too many others ("mins", "mini")
+    # One edit at most: two turn correct words the model splits into pieces into others
+    # ("compulsive" into "convulsive").
 
     def __init__(self, texts: Iterable[str], dictionary: frozenset[str]) -> None:
         counts: Counter[str] = Counter()
@@ -176,7 +181,7 @@ class TypoFixer:
             word = match.group(0)
             if len(word) < self.MIN_LENGTH:
                 return word
-            return self._speller.correct(word.lower()) or word
+            return self._speller.correct(word.lower(), max_edits=1) or word
         return self._WORDS.sub(fix, text)
 
 

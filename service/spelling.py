@@ -39,9 +39,9 @@ class Speller:
                 buckets[word[0]].append(word)
         self._buckets = dict(buckets)
 
-    def correct(self, word: str) -> str | None:
+    def correct(self, word: str, max_edits: int = 2) -> str | None:
         """A better-attested indexed word for ``word``, or None to leave it as typed."""
-        limit = max_distance(word)
+        limit = min(max_distance(word), max_edits)
         if limit == 0 or not word.isalpha() or not _VOWELS.intersection(word):
             return None
         known_df = self.word_df.get(word, 0)

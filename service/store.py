@@ -122,7 +122,7 @@ def _safety_checks(path: Path, rules: list, passages: list[Passage], articles: d
         return UrgentDetector(rules), CareSigns(signs, words), None
     with np.load(path / V.SIGN_VECTORS) as stored:
         arrays = {name: stored[name] for name in ("urgent_examples", "urgent_unlike", "care", "ordinary")}
-        probes = {name: Probe(_read_only(stored[name])) for name in ("urgent_probe", "care_probe")}
+        probe = Probe(_read_only(stored["urgent_probe"]))
     for name, array in arrays.items():
         if len(array) and array.shape[1:] != (semantic.encoder.dimensions,):
             raise ValueError(f"{V.SIGN_VECTORS}: {name} holds {array.shape}, expected rows of "
@@ -134,13 +134,11 @@ def _safety_checks(path: Path, rules: list, passages: list[Passage], articles: d
     known = [*texts, *(p for r in rules for p in (*r.phrases, *r.examples, *r.unlike)),
              *(p for w in words.values() for p in (*w.triggers, *w.examples)), *(s.text for s in signs)]
     typos = TypoFixer(known, semantic.encoder.dictionary)
+    if probe.weights.shape != (semantic.encoder.dimensions + 1, len(rules) + 1):
+        raise ValueError(f"{V.SIGN_VECTORS}: a probe of shape {probe.weights.shape} for {len(rules)} rules")
     urgent = UrgentDetector(rules, _read_only(arrays["urgent_examples"]), _read_only(arrays["urgent_unlike"]),
-                            ordinary, probes["urgent_probe"])
-    care = CareSigns(signs, words, _read_only(arrays["care"]), ordinary, probes["care_probe"])
-    for probe, matcher in ((probes["urgent_probe"], urgent.matcher), (probes["care_probe"], care.matcher)):
-        if probe.weights.shape != (semantic.encoder.dimensions + 1, len(matcher.signs) + 1):
-            raise ValueError(f"{V.SIGN_VECTORS}: a probe of shape {probe.weights.shape} for {len(matcher.signs)} signs")
-    return urgent, care, typos
+                            ordinary, probe)
+    return urgent, CareSigns(signs, words, _read_only(arrays["care"]), ordinary), typos
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:

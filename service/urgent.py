@@ -2,11 +2,12 @@
 
 A safety net, not triage. The rules are the editors' (``service/data/urgent.yaml`` by default, or
 the corpus's own ``urgent.yaml``, which replaces it): each names an emergency, a short generic
-message, trigger phrases and example descriptions. A question is urgent for a rule when one of
-its clauses states a trigger (all its words, not negated), or when the question or one of its
-sentences means what the rule's examples describe (sentence-embedding similarity). Clauses that
-deny a sign ("no chest pain"), ask *about* a condition ("what are the signs of a stroke") or
-tell of the past ("had a seizure years ago") count for neither.
+message, trigger phrases, example descriptions and near misses. The rules are signs for the
+shared matcher (signs.py) under the emergency POLICY: a clause must tell of something happening
+now; it meets a rule by a trigger, or by meaning (near an example, nearer to it than to any
+ordinary question, and likely by the probe trained at build). Clauses that deny a sign ("no
+chest pain"), ask *about* a condition ("what are the signs of a stroke") or tell of the past
+("had a seizure years ago") count for neither.
 """
 from __future__ import annotations
 
@@ -27,10 +28,11 @@ from .signs import BY_WORDS, Contrast, Finding, Policy, Probe, Reading, Sign, Si
 RULES_FILE = "urgent.yaml"
 # libyaml's loader when PyYAML has it (ten times faster on the ~1,300-line rules file), else PyYAML's own.
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-# The emergency policy (signs.py): a clause must tell of now; a trigger's words all present; by
-# meaning, at least FLOOR similar to an example and MARGIN nearer to it than to any ordinary
-# question, with an acute cue below SURE. Calibrated on the tune half of tests/data/safety/ (README).
-POLICY = Policy(name="urgent", happening=True, floor=0.55, margin=0.0, probability=0.3, sure=0.0, certain=0.98)
+# The emergency policy (signs.py): by meaning, a clause at least 0.55 similar to an example, 0.06
+# nearer to it than to any ordinary question (unless the probe gives 0.95), and a probe probability
+# of at least 0.4. Chosen on the tune half of the development sets with scripts/calibrate_safety.py,
+# precision first (README "Emergency notices and care advice").
+POLICY = Policy(name="urgent", happening=True, floor=0.55, margin=0.06, probability=0.4, sure=0.0, certain=0.95)
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_MESSAGE_CHARS = 400
 MAX_TITLE_CHARS = 80

@@ -20,7 +20,8 @@ imports the other.
         manifest.json           the version's metadata and its articles' sections (store.py)
     DIR/versions/.draft-<v>/    a build in progress; never served
     DIR/.build.lock             flock()ed by the build in progress; the kernel drops it if it dies
-    DIR/vector-cache/           passage vectors by (model, text): a rebuild embeds only what changed
+    DIR/vector-cache/           passage vectors by (model, text): a rebuild embeds only what changed;
+                                and the emergency probe by a digest of what it was trained on
 """
 from __future__ import annotations
 
