@@ -309,7 +309,7 @@ def _explain(args: argparse.Namespace) -> int:
 
 def _check_rules(args: argparse.Namespace) -> int:
     from .corpus import CorpusError
-    from .rulecheck import read_labelled, score_care, score_urgent, split_of
+    from .rulecheck import read_labelled, split_of
     from .urgent import UrgentDetector, parse_rules
 
     if args.show < 0:
@@ -340,11 +340,15 @@ def _check_rules(args: argparse.Namespace) -> int:
             return 1
         if args.split != "all":
             questions = [q for q in questions if split_of(q["qid"]) == args.split]
-        _print_scores(path, args, questions, index, detector, score_urgent, score_care)
+        _print_scores(path, args, questions, index, detector)
     return 0
 
 
-def _print_scores(path, args, questions, index, detector, score_urgent, score_care) -> None:
+def _print_scores(path: Path, args: argparse.Namespace, questions: list[dict], index, detector) -> None:
+    """One labelled file's scores: the emergency rules on its "urgent" lines, care advice on its
+    "care" lines."""
+    from .rulecheck import score_care, score_urgent
+
     urgent = [q for q in questions if "urgent" in q]
     care = [q for q in questions if "care" in q]
     print(f"{path} ({args.split}): {len(questions)} questions")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from .clauses import Clause, denies
 from .signs import BY_WORDS, Finding, Reading, SignMatcher
 
 TUNE, HOLDOUT = "tune", "holdout"
@@ -151,8 +152,7 @@ def explain(reading: Reading, checks: list[tuple[str, SignMatcher]], top: int = 
     return lines
 
 
-def _clause_state(clause) -> str:
-    from .clauses import denies  # the same test the matcher applies
+def _clause_state(clause: Clause) -> str:
     if denies(clause):
         return "denies a sign (counts for nothing)"
     if not clause.counts:

@@ -1,7 +1,6 @@
 """Emergency notices: the editors' rules, detection by words and by meaning, shown first everywhere."""
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
@@ -178,6 +177,19 @@ def test_the_api_page_and_cli_show_the_notice_first(client, bundled_index_dir):
     done = subprocess.run([sys.executable, "-m", "service", "search", q, "--index", str(bundled_index_dir)],
                           capture_output=True, text=True, cwd=ROOT)
     assert done.stdout.startswith("EMERGENCY — Possible heart attack")
+
+
+def test_a_notice_met_by_meaning_says_so_before_its_message(client, bundled_index_dir):
+    q = "ate a prawn cracker and now my tongue feels huge and my voice is going"
+    urgent = client.get("/search", params={"q": q}).json()["urgent"]
+    assert (urgent["id"], urgent["basis"], urgent["lead"]) == ("anaphylaxis", "meaning", "If this is happening now:")
+    page = client.get("/", params={"q": q}).text
+    assert '<strong class="urgent-lead">If this is happening now:</strong>' in page
+    done = subprocess.run([sys.executable, "-m", "service", "search", q, "--index", str(bundled_index_dir)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert "  If this is happening now: " in done.stdout
+    words = client.get("/search", params={"q": "crushing chest pain and sweating"}).json()["urgent"]
+    assert (words["basis"], words["lead"]) == ("words", None)
 
 
 def test_metrics_count_notices_by_rule_and_gaps_never_keep_them(tmp_path, bundled_index_dir):
