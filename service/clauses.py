@@ -60,12 +60,13 @@ RESOLVED = re.compile(r"\b((has|have|had) (now )?stopped|stopped (now|after)|(we
 MILD = re.compile(r"\b(a bit|a little|little bit|a tad)\b(?! of)|\b(mild|mildly|slight|slightly|minor)\b", re.IGNORECASE)
 # A clause saying that what it describes is normal ("smells totally normal", "looks fine"); "is it
 # normal that it smells" asks, and states the sign.
-NORMAL = re.compile(r"\b(smells?|looks?|is|are|seems?|feels?|comes? out)\s+(totally |completely |perfectly |pretty |"
+NORMAL = re.compile(r"(?<!not )\b(smells?|looks?|is|are|seems?|feels?|comes? out)\s+(totally |completely |perfectly |pretty |"
                     r"quite |all |just |the )?(normal|fine|ok|okay|usual|white|clear)\b", re.IGNORECASE)
 # Negation words that deny nothing: despair ("no reason to live"), emphasis ("never had a
-# headache this bad"), "no longer".
+# headache this bad"), "no longer", and normal denied ("does not look like normal semen").
 NOT_A_DENIAL = re.compile(r"\b(no|nothing) (reason|point|way out|hope|future|longer|one (would|will|cares))\b"
                           r"|\b(do|does|did) not (want|wanna|wish) (to )?(be here|live|wake up|go on|exist|be alive)\b"
+                          r"|\b(do|does|did|is|are) not (look|seem|smell|feel|taste)?\s*(like )?(\w+ )?(normal|healthy|right)\b"
                           r"|\bnever\b.{0,40}\b(like this|this bad|so bad|as bad|worse|this much)\b", re.IGNORECASE)
 
 

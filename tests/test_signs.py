@@ -88,7 +88,8 @@ def test_typos_are_put_right_against_the_checks_own_words_only():
 @pytest.mark.parametrize("text, denied", [
     ("no chest pain", True), ("my pee smells totally normal", True),
     ("no reason to live anymore", False), ("never had a headache this bad", False),
-    ("i do not want to be here anymore", False),
+    ("i do not want to be here anymore", False), ("discharge that doesn't look like healthy semen", False),
+    ("it doesn't look normal", False), ("semen looks fine", True),
 ])
 def test_denials_and_what_only_looks_like_one(text, denied):
     assert denies(clauses(text)[0]) is denied
