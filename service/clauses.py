@@ -63,10 +63,13 @@ MILD = re.compile(r"\b(a bit|a little|little bit|a tad)\b(?! of)|\b(mild|mildly|
 NORMAL = re.compile(r"(?<!not )\b(smells?|looks?|is|are|seems?|feels?|comes? out)\s+(totally |completely |perfectly |pretty |"
                     r"quite |all |just |the )?(normal|fine|ok|okay|usual|white|clear)\b", re.IGNORECASE)
 # Negation words that deny nothing: despair ("no reason to live"), emphasis ("never had a
-# headache this bad"), "no longer", and normal denied ("does not look like normal semen").
+# headache this bad"), "no longer", normal denied ("does not look like normal semen"), and a vital
+# function that has stopped ("she's not responding", "it will not stop"): each states a sign.
 NOT_A_DENIAL = re.compile(r"\b(no|nothing) (reason|point|way out|hope|future|longer|one (would|will|cares))\b"
                           r"|\b(do|does|did) not (want|wanna|wish) (to )?(be here|live|wake up|go on|exist|be alive)\b"
                           r"|\b(do|does|did|is|are) not (look|seem|smell|feel|taste)?\s*(like )?(\w+ )?(normal|healthy|right)\b"
+                          r"|\bnot (breathing|responding|responsive|respond|waking|wake|moving|conscious|answering|"
+                          r"making sense|stopping|stop)\b"
                           r"|\bnever\b.{0,40}\b(like this|this bad|so bad|as bad|worse|this much)\b", re.IGNORECASE)
 
 
