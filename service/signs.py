@@ -168,7 +168,7 @@ class TypoFixer:
     _WORDS = re.compile(r"[A-Za-z]+")
     MIN_LENGTH = 5  # a four-letter word is one letter from too many others ("mins", "mini")
     # One edit at most: two turn correct words the model splits into pieces into others
-    # ("compulsive" into "convulsive").
+    # ("compulsive" into "convulsive"). See also fix() below.
 
     def __init__(self, texts: Iterable[str], dictionary: frozenset[str]) -> None:
         counts: Counter[str] = Counter()
@@ -181,7 +181,12 @@ class TypoFixer:
             word = match.group(0)
             if len(word) < self.MIN_LENGTH:
                 return word
-            return self._speller.correct(word.lower(), max_edits=1) or word
+            fixed = self._speller.correct(word.lower(), max_edits=1)
+            # A letter left out, added or swapped; never one letter replaced by another, which turns
+            # real words the model splits into pieces into others ("cracker" into "cracked").
+            if fixed and (len(fixed) != len(word) or sorted(fixed) == sorted(word.lower())):
+                return fixed
+            return word
         return self._WORDS.sub(fix, text)
 
 

@@ -83,6 +83,7 @@ def test_typos_are_put_right_against_the_checks_own_words_only():
                     frozenset({"white", "while"}))
     assert fix("he colapsed, siezure") == "he collapsed, seizure"
     assert fix("white mins") == "white mins"   # dictionary words and short words stay as typed
+    assert TypoFixer(["my lips cracked"], frozenset())("a prawn cracker") == "a prawn cracker"  # no substitutions
 
 
 @pytest.mark.parametrize("text, denied", [
