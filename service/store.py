@@ -21,11 +21,11 @@ from .entities import EntityIndex
 from .models import ArticleRef, Passage
 from .ranking import MatrixArrays, TermMatrix
 from .semantic import SemanticIndex, open_semantic
+from .signs import Contrast, Probe, TypoFixer
 from .snippets import Highlighter
 from .spelling import Speller
 from .suggest import Suggester
 from .synonyms import SynonymMap, parse_synonyms
-from .signs import Contrast, Probe, TypoFixer
 from .urgent import UrgentDetector, parse_rules
 
 
