@@ -54,7 +54,7 @@ def main() -> int:
     rows = []  # per question: (label, words rule or None, [(like per rule, ordinary, cue)])
     for n, q in enumerate(questions):
         reading = read_question(index, q["query"], index.semantic.embed(q["query"]))
-        words = matcher._by_words(reading.parts)
+        words = matcher.by_words(reading.parts)
         clauses = matcher.scores(reading)
         rows.append((q[args.check], words[0].sign.id if words else None, clauses))
         if n % 500 == 0:

@@ -37,7 +37,7 @@ from .semantic import write_vectors
 from .care import CARE_FILE, care_signs, parse_care_words, warning_signs
 from .phrases import phrase_vectors, pool_texts
 from .probe import train_probe
-from .signs import Sign, example_phrases, unlike_phrases
+from .signs import example_owners, example_phrases, unlike_phrases
 from .urgent import editor_file, parse_rules, rule_signs, rules_text
 
 PARALLEL_MIN_CHARS = 3_000_000  # about 4,000 passages
@@ -118,7 +118,7 @@ def _write_sign_vectors(draft: Path, encoder: Encoder, stored: list[dict], urgen
     half = np.float16  # the vectors' own precision (phrases.py, vectorcache.py): half the disk
     np.savez(draft / V.SIGN_VECTORS, urgent_examples=urgent_examples.astype(half), urgent_unlike=urgent_unlike.astype(half),
              care=care_examples.astype(half), ordinary=pool.astype(half),
-             urgent_probe=_cached_probe(cache_dir, urgent_examples, _owner(signs), len(signs),
+             urgent_probe=_cached_probe(cache_dir, urgent_examples, example_owners(signs), len(signs),
                                         np.concatenate([pool, urgent_unlike])))
 
 
@@ -147,10 +147,6 @@ def _cached_probe(cache_dir: Path, examples: np.ndarray, owner: np.ndarray, sign
         if old != path:
             old.unlink(missing_ok=True)
     return weights
-
-
-def _owner(signs: Sequence[Sign]) -> np.ndarray:
-    return np.array([n for n, s in enumerate(signs) for _ in s.examples], dtype=np.int64)
 
 
 @contextmanager

@@ -199,11 +199,13 @@ class SignMatcher:
     contrast: Contrast | None = None
     probe: Probe | None = None
     _owner: np.ndarray = field(init=False, repr=False)
+    _columns: list[np.ndarray] = field(init=False, repr=False)  # each sign's example rows
     _examples: list[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._examples = example_phrases(self.signs)
-        self._owner = np.array([n for n, s in enumerate(self.signs) for _ in s.examples], dtype=np.int64)
+        self._owner = example_owners(self.signs)
+        self._columns = [np.flatnonzero(self._owner == sign) for sign in range(len(self.signs))]
         if self.example_vectors is not None and len(self.example_vectors) != len(self._examples):
             raise ValueError(f"{self.policy.name}: {len(self.example_vectors)} example vectors for "
                              f"{len(self._examples)} examples")
@@ -227,13 +229,14 @@ class SignMatcher:
 
     def findings(self, reading: Reading) -> list[Finding]:
         """Every sign the question meets, once each: by words first, then by meaning, nearest first."""
-        found = self._by_words(reading.parts)
+        found = self.by_words(reading.parts)
         if self.by_meaning and reading.can_mean:
             met = {f.sign.id for f in found}
             found += [f for f in self._by_meaning(reading) if f.sign.id not in met]
         return found
 
-    def _by_words(self, parts: Sequence[Clause]) -> list[Finding]:
+    def by_words(self, parts: Sequence[Clause]) -> list[Finding]:
+        """The signs some clause states in a trigger's words, once each, in clause order."""
         found: dict[str, Finding] = {}
         for clause in parts:
             if not self.counts(clause) or clause.normal:
@@ -260,8 +263,7 @@ class SignMatcher:
         sims = vectors @ self.example_vectors.T
         like = np.full((len(numbers), len(self.signs)), -1.0)
         which = np.zeros((len(numbers), len(self.signs)), dtype=np.int64)
-        for sign in range(len(self.signs)):
-            columns = np.flatnonzero(self._owner == sign)
+        for sign, columns in enumerate(self._columns):
             if len(columns):
                 best = sims[:, columns].argmax(axis=1)
                 like[:, sign] = sims[np.arange(len(numbers)), columns[best]]
@@ -319,6 +321,11 @@ class Scores:
 def example_phrases(signs: Sequence[Sign]) -> list[str]:
     """Every sign's examples in order: the rows of a matcher's example vectors."""
     return [p for sign in signs for p in sign.examples]
+
+
+def example_owners(signs: Sequence[Sign]) -> np.ndarray:
+    """The sign (its position in ``signs``) of each row of example_phrases."""
+    return np.array([n for n, sign in enumerate(signs) for _ in sign.examples], dtype=np.int64)
 
 
 def unlike_phrases(signs: Sequence[Sign]) -> list[str]:

@@ -23,7 +23,7 @@ import yaml
 from .clauses import plain_negatives, stems_of
 from .corpus import CorpusError
 from .models import UrgentNotice
-from .signs import BY_WORDS, Contrast, Finding, Policy, Probe, Reading, Sign, SignMatcher, example_phrases, unlike_phrases
+from .signs import BY_WORDS, Contrast, Finding, Policy, Probe, Reading, Sign, SignMatcher, example_owners, example_phrases, unlike_phrases
 
 RULES_FILE = "urgent.yaml"
 # libyaml's loader when PyYAML has it (ten times faster on the ~1,300-line rules file), else PyYAML's own.
@@ -163,8 +163,8 @@ class UrgentDetector:
         signs = rule_signs(rules)
         examples = _embed_all(example_phrases(signs), embed, ordinary.vectors.shape[1])
         unlike = _embed_all(unlike_phrases(signs), embed, ordinary.vectors.shape[1])
-        owner = np.array([n for n, s in enumerate(signs) for _ in s.examples], dtype=np.int64)
-        probe = Probe(train_probe(examples, owner, len(signs), np.concatenate([ordinary.vectors, unlike])))
+        probe = Probe(train_probe(examples, example_owners(signs), len(signs),
+                                  np.concatenate([ordinary.vectors, unlike])))
         return cls(rules, examples, unlike, ordinary, probe, policy)
 
     def detect(self, reading: Reading) -> UrgentNotice | None:

@@ -148,10 +148,11 @@ def test_the_holdout_half_stays_at_its_measured_level(bundled_index):
 def test_a_notice_says_whether_it_was_met_by_words_or_by_meaning(bundled_index):
     finding = bundled_index.urgent.finding(read_question(
         bundled_index, "he is not breathing", bundled_index.semantic.embed("he is not breathing")))
-    assert (finding.sign.id, finding.basis) == ("unresponsive", BY_WORDS) or finding.basis == BY_WORDS
-    q = "my husband is grey and clammy and clutching his chest right now"
+    assert (finding.sign.id, finding.basis, finding.evidence) == ("unresponsive", BY_WORDS, "not breathing")
+    q = "my little boy is burning up, floppy and has a purple rash"
     finding = bundled_index.urgent.finding(read_question(bundled_index, q, bundled_index.semantic.embed(q)))
-    assert finding.sign.id == "heart-attack" and finding.basis in (BY_WORDS, BY_MEANING)
+    assert (finding.sign.id, finding.basis) == ("meningitis", BY_MEANING)
+    assert finding.similarity >= finding.ordinary_similarity + 0.06 and finding.probability >= 0.4
 
 
 def test_without_a_model_the_triggers_still_work(lexical_index):
