@@ -25,6 +25,7 @@ from .metrics import Metrics, MetricsMiddleware, metrics_endpoint
 from .middleware import RequestContextMiddleware
 from .reloading import IndexHolder
 from .settings import Settings
+from .threads import apply_thread_plan
 
 log = logging.getLogger("healthfaq")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # An existing index is opened before the first request; a missing one is built in the
         # background while /healthz says "starting" and /readyz says 503.
+        apply_thread_plan()
         await anyio.to_thread.run_sync(holder.refresh)
         watcher = asyncio.create_task(_keep_index_current(holder, settings.reload_interval))
         try:

@@ -15,6 +15,8 @@ import numpy as np
 from .models import CareAdvice, Hit, SearchResults, UrgentNotice
 from .cache import ResultCache
 from .question import did_you_mean, plan_query, question_words
+from .scan import Bounds
+from .semantic import SemanticIndex
 from .signs import Reading
 from .snippets import snippet
 from .store import LoadedIndex
@@ -115,19 +117,21 @@ def _rank(index: LoadedIndex, request: SearchRequest) -> Ranked:
     # complete) gets the hybrid ranking; search.js asks it whole once typing pauses.
     semantic = index.semantic if embeds_question(index, request) else None
     question_vector = semantic.embed(request.q) if semantic else None
-    cosines = semantic.similarities(question_vector) if semantic else None
     allowed = _allowed_rows(index, request.article)
     lexical, eligible = _lexical_scores(index, plan, allowed)
     needed = request.offset + request.limit
-    if cosines is None:
-        rows, scores = _top(np.flatnonzero(eligible), lexical, needed), lexical
-        total = int(np.count_nonzero(eligible))
+    if question_vector is None:
+        rows = _top(np.flatnonzero(eligible), lexical, needed)
+        row_scores, total = lexical[rows], int(np.count_nonzero(eligible))
     else:
-        rows, scores, total = _fused(lexical, eligible, cosines, allowed, needed)
+        span = index.article_rows.get(request.article, (0, 0)) if request.article is not None else None
+        meaning = Meaning(semantic, question_vector, semantic.bounds(question_vector, span))
+        rows, row_scores, total = _fused(lexical, eligible, meaning, allowed, needed)
     page = rows[request.offset:request.offset + request.limit]
     pattern = index.highlighter.pattern(plan.highlight) if len(page) else None
-    hits = tuple(Hit(passage=index.passages[r], score=float(scores[r]),
-                     snippet=snippet(index.passages[r].text, pattern)) for r in page)
+    hits = tuple(Hit(passage=index.passages[r], score=float(score),
+                     snippet=snippet(index.passages[r].text, pattern))
+                 for r, score in zip(page, row_scores[request.offset:request.offset + request.limit]))
     # Care advice and the emergency check read the same clauses, embedded at most once.
     reading = read_question(index, request.q, question_vector)
     urgent = index.urgent.detect(reading)
@@ -176,7 +180,23 @@ def _top(candidates: np.ndarray, scores: np.ndarray, needed: int) -> np.ndarray:
     return candidates[np.lexsort((candidates, -scores[candidates]))]
 
 
-def _fused(lexical: np.ndarray, eligible: np.ndarray, cosines: np.ndarray, allowed: np.ndarray,
+class Meaning:
+    """The question's cosine with the passages: bounds for every row (the int8 pre-scan, scan.py),
+    exact float32 cosines for the rows the ranking asks about."""
+
+    def __init__(self, semantic: SemanticIndex, question_vector: np.ndarray, bounds: Bounds) -> None:
+        self._semantic, self._question = semantic, question_vector
+        self.lower, self.upper = bounds.lower, bounds.upper
+        self._bounds_exact = bounds.lower is bounds.upper
+
+    def exact(self, rows: np.ndarray) -> np.ndarray:
+        """The exact cosine of each row, in the order given (float64)."""
+        if self._bounds_exact:
+            return self.lower[rows].astype(np.float64)
+        return self._semantic.cosines(self._question, rows).astype(np.float64)
+
+
+def _fused(lexical: np.ndarray, eligible: np.ndarray, meaning: Meaning, allowed: np.ndarray,
            needed: int) -> tuple[np.ndarray, np.ndarray, int]:
     """Hybrid order: the best lexical answers and the passages most similar in meaning, scored
     LEXICAL_SHARE × (lexical score / the best one) + (1 - LEXICAL_SHARE) × cosine.
@@ -188,18 +208,34 @@ def _fused(lexical: np.ndarray, eligible: np.ndarray, cosines: np.ndarray, allow
     A passage is an answer if it passes the lexical floor, or if its meaning alone clears
     SEMANTIC_FLOOR. (Dropping lexical answers far off in meaning was tried: it removed one
     uncovered-topic answer on the lay set but also exact matches of rare words the model barely
-    knows, "kegel" among them.) Returns the rows in order, the fused score of
-    every passage (0 for non-candidates) and how many passages are answers.
+    knows, "kegel" among them.)
+
+    Only candidates get an exact cosine and a fused score: the lexical candidates, the rows the
+    bounds cannot rule out of the best ``width`` by meaning, and (for the count) those the bounds
+    leave on either side of the floor. Returns the rows in order, their fused scores, and how many
+    passages are answers — as an exact scan of every vector gives them.
     """
-    answers_by_words = eligible
-    answers_by_meaning = allowed & (cosines >= SEMANTIC_FLOOR)
     width = max(FUSION_CANDIDATES, needed)
-    candidates = np.union1d(_top(np.flatnonzero(answers_by_words), lexical, width),
-                            _top(np.flatnonzero(answers_by_meaning), cosines, width))
-    fused = np.zeros(len(cosines))
+    by_words = _top(np.flatnonzero(eligible), lexical, width)
+    reach = allowed & (meaning.upper >= SEMANTIC_FLOOR)  # may clear the floor by meaning
+    sure = allowed & (meaning.lower >= SEMANTIC_FLOOR)
+    pool = np.flatnonzero(reach)
+    if len(pool) > width:  # below the width-th best lower bound, a row has width rows surely above it
+        kth = len(pool) - width
+        pool = pool[meaning.upper[pool] >= np.partition(meaning.lower[pool], kth)[kth]]
+    unsure = np.flatnonzero(reach & ~sure & ~eligible)
+    rows = np.unique(np.concatenate((by_words, pool, unsure)))
+    cosines = meaning.exact(rows)
+    at = {name: np.searchsorted(rows, some) for name, some in (("pool", pool), ("unsure", unsure))}
+    pool_cosines = cosines[at["pool"]]
+    above = pool_cosines >= SEMANTIC_FLOOR
+    by_meaning = pool[above][np.lexsort((pool[above], -pool_cosines[above]))[:width]]
+    candidates = np.union1d(by_words, by_meaning)
+    fused = np.zeros(len(candidates))
     if len(candidates):
-        words = lexical[candidates] * answers_by_words[candidates]
-        fused[candidates] = (LEXICAL_SHARE * words / (words.max() or 1.0)
-                             + (1 - LEXICAL_SHARE) * cosines[candidates])
-    total = int(np.count_nonzero(answers_by_words | answers_by_meaning))
-    return _top(candidates, fused, needed), fused, total
+        words = lexical[candidates] * eligible[candidates]
+        fused = (LEXICAL_SHARE * words / (words.max() or 1.0)
+                 + (1 - LEXICAL_SHARE) * cosines[np.searchsorted(rows, candidates)])
+    order = _top(np.arange(len(candidates)), fused, needed)
+    total = int(np.count_nonzero(eligible | sure)) + int(np.count_nonzero(cosines[at["unsure"]] >= SEMANTIC_FLOOR))
+    return candidates[order], fused[order], total

@@ -1,6 +1,8 @@
 """The semantic half of the ranking: passage vectors of an index version and the model that made them.
 
-A version built with a model stores one unit vector per passage (``vectors.npy``, float16) and
+A version built with a model stores one unit vector per passage (``vectors.npy``, float32: the dtype
+the scan multiplies, so it is memory-mapped and the workers of one server share its pages; versions
+built before stored float16, which is converted when opened) and its int8 pre-scan (scan.py), and
 names the model in its manifest (id and content hash). Serving opens the vectors only with the
 very model that made them: a question embedded by another model would be compared with vectors
 of a different space, so then the version is served lexically, with one log line saying why.
@@ -19,6 +21,7 @@ import numpy as np
 from . import schema as S
 from .version import VECTORS
 from .embedding import Encoder, ModelUnavailable, default_model_dir
+from .scan import Bounds, PassageScan, open_scan, write_scan
 from .vectorcache import VectorCache, cached_passage_vectors
 
 log = logging.getLogger("healthfaq.semantic")
@@ -56,7 +59,9 @@ def write_vectors(folder: Path, stored: list[dict], encoder: Encoder, cache_dir:
     threads = threads if threads > 0 else (os.cpu_count() or 1)
     vectors = cached_passage_vectors(encoder, cache, [passage_text(f) for f in stored], threads=threads,
                                      progress=sys.stderr)
-    np.save(folder / VECTORS, vectors.astype(np.float16))
+    vectors = vectors.astype(np.float32)
+    np.save(folder / VECTORS, vectors)
+    write_scan(folder, vectors)
     return {"model": encoder.model_id, "hash": encoder.content_hash, "dimensions": encoder.dimensions,
             "passage_tokens": encoder.passage_max_tokens}
 
@@ -65,7 +70,8 @@ def write_vectors(folder: Path, stored: list[dict], encoder: Encoder, cache_dir:
 class SemanticIndex:
     """A version's passage vectors with the model that made them."""
     encoder: Encoder
-    vectors: np.ndarray  # float32, one unit row per passage
+    vectors: np.ndarray  # float32, one unit row per passage (read-only, memory-mapped when stored so)
+    scan: PassageScan | None = None  # the int8 pre-scan; None: every question scans exactly
 
     def embed(self, text: str) -> np.ndarray:
         return self.encoder.embed_query(text)
@@ -74,8 +80,27 @@ class SemanticIndex:
         return self.encoder.embed_questions(texts)
 
     def similarities(self, question_vector: np.ndarray) -> np.ndarray:
-        """Cosine of every passage with the question (both unit length)."""
+        """Exact cosine of every passage with the question (both unit length)."""
         return self.vectors @ question_vector
+
+    def cosines(self, question_vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Exact cosines of the given rows only."""
+        if not len(rows):
+            return np.empty(0, dtype=np.float32)
+        return self.vectors[rows] @ question_vector
+
+    def bounds(self, question_vector: np.ndarray, span: tuple[int, int] | None = None) -> Bounds:
+        """Bounds of every passage's cosine: exact over ``span`` (an article's rows: only those are
+        read; the rest get -1), else the int8 pre-scan's, else exact everywhere."""
+        if span is not None:
+            start, end = span
+            cosines = np.full(len(self.vectors), -1.0, dtype=np.float32)
+            cosines[start:end] = self.vectors[start:end] @ question_vector
+            return Bounds(cosines, cosines)
+        if self.scan is None:
+            cosines = self.similarities(question_vector)
+            return Bounds(cosines, cosines)
+        return self.scan.bounds(question_vector)
 
 
 def open_semantic(folder: Path, described: dict | None, encoder: Encoder | None, rows: int) -> SemanticIndex | None:
@@ -90,7 +115,10 @@ def open_semantic(folder: Path, described: dict | None, encoder: Encoder | None,
         log.warning("index version %s was built with model %s (%s); this server has %s (%s): lexical search only",
                     folder.name, described.get("model"), described.get("hash"), encoder.model_id, encoder.content_hash)
         return None
-    vectors = np.load(folder / VECTORS).astype(np.float32)
+    vectors = np.asarray(np.load(folder / VECTORS, mmap_mode="r"))  # a plain read-only array over the map
+    if vectors.dtype != np.float32:  # a version built before vectors were stored as float32
+        vectors = vectors.astype(np.float32)
+        vectors.flags.writeable = False
     if vectors.shape != (rows, encoder.dimensions):
         raise ValueError(f"{VECTORS} holds {vectors.shape}, expected ({rows}, {encoder.dimensions})")
-    return SemanticIndex(encoder=encoder, vectors=vectors)
+    return SemanticIndex(encoder=encoder, vectors=vectors, scan=open_scan(folder, rows, encoder.dimensions))

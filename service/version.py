@@ -10,7 +10,10 @@ imports the other.
                                 store.py for passages and the words lexicon, and by
                                 ranking.derive_matrix at build time)
         ranking.npz             BM25F weights derived from the Whoosh postings (store.py)
-        vectors.npy             one unit vector per passage, when built with a model (semantic.py)
+        vectors.npy             one unit vector per passage, float32, when built with a model
+                                (semantic.py maps it read-only; versions before stored float16)
+        scan.onnx               with vectors: the same as int8 in a one-node-and-arithmetic ONNX
+                                graph, every cosine with error bounds (scan.py; optional)
         urgent.yaml             the emergency rules the version was built with (store.py)
         care_signs.yaml         the editors' lay words for the care sections' warning signs (store.py)
         ordinary.txt            the ordinary-question pool meaning matches must beat (store.py)
@@ -41,6 +44,7 @@ MANIFEST = "manifest.json"
 SYNONYMS = "synonyms.txt"
 MATRIX = "ranking.npz"
 VECTORS = "vectors.npy"
+SCAN = "scan.onnx"
 URGENT = "urgent.yaml"
 CARE_WORDS = "care_signs.yaml"
 ORDINARY = "ordinary.txt"

@@ -27,8 +27,10 @@ def test_a_version_records_its_model_and_holds_a_unit_vector_per_passage(bundled
     assert described == {"model": encoder.model_id, "hash": encoder.content_hash,
                          "dimensions": encoder.dimensions, "passage_tokens": 128}
     vectors = np.load(folder / V.VECTORS)
-    assert vectors.dtype == np.float16 and vectors.shape[1] == encoder.dimensions
-    assert np.allclose(np.linalg.norm(vectors.astype(np.float32), axis=1), 1.0, atol=2e-3)
+    assert vectors.dtype == np.float32 and vectors.shape[1] == encoder.dimensions  # the scan's dtype
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=2e-3)
+    # The values are the vector cache's float16 ones: a float32 copy of them, exactly.
+    assert np.array_equal(vectors.astype(np.float16).astype(np.float32), vectors)
 
 
 def test_a_version_is_never_queried_with_another_model(bundled_index_dir, caplog):
