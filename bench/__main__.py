@@ -57,6 +57,7 @@ from bench.hotspots import profile_ours
 from bench.http import LoadPlan, load_servers, search_rotation, write_request_files
 from bench.latency import K, latency_rounds
 from bench.mixes import Query, box_mix, faq_mix, long_mix, prefix_mix, read_jsonl
+from bench.neighbour import busy_neighbour
 from bench.quality import mrr_at_10
 from bench.table import mb
 from service.embedding import Encoder
@@ -64,6 +65,7 @@ from service.search import SearchRequest, search
 from service.semantic import load_encoder
 from service.settings import Settings
 from service.store import open_current
+from service.threads import apply_thread_plan
 from service.version import VECTOR_CACHE, publish
 
 MEDQUAD = ROOT.parent / "shared" / "bench" / "medquad"
@@ -181,6 +183,7 @@ def measure_builds(corpus: Path, mq_dir: Path, procs: int | None, work: Path,
 def measure_in_process(args: argparse.Namespace, corpus: Path, mq_dir: Path, encoder: Encoder, work: Path,
                        notes: list[str]) -> tuple[report.InProcess, list[Query]]:
     """Peers' builds, then every engine's latency and MRR@10 on the same passages and queries."""
+    apply_thread_plan()  # ours runs as in the server (and the peers on the same terms)
     records = read_jsonl(corpus)
     passages, load_chunk = load_passages(corpus)
     peers = make_peers(passages, work, args.tantivy_tokenizer, encoder)
@@ -203,11 +206,13 @@ def measure_in_process(args: argparse.Namespace, corpus: Path, mq_dir: Path, enc
     latency = latency_rounds(engines, mixes, args.rounds, log)
     log("MRR@10 on the faq mix ...")
     mrr = {e.name: mrr_at_10(e, mixes["faq"]) for e in engines}
+    log("faq beside one busy neighbour process ...")
+    neighbour = {e.name: busy_neighbour(e, mixes["faq"]) for e in engines if e.name in ("ours", report.QUERY_ENCODER_PEER)}
     in_process = report.InProcess(
         records=len(records), passages=len(passages), load_chunk_seconds=load_chunk, peers=[p.name for p in peers],
         peer_builds=peer_builds, peer_sizes={p.name: p.size_bytes() for p in peers}, open_seconds=open_seconds,
         mix_sizes={mix: len(queries) for mix, queries in mixes.items()}, latency=latency, mrr_at_10=mrr,
-        engine_config={e.name: e.config() for e in engines},
+        engine_config={e.name: e.config() for e in engines}, neighbour=neighbour,
         profile=profile_ours(ours, mixes, min(200, args.sample), 14) if args.profile else "")
     return in_process, mixes["box"]
 

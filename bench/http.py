@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from bench import ROOT
-from bench.memory import tree_rss
+from bench.memory import tree_pss, tree_rss
 from bench.mixes import Query
 from bench.server import LiveServer, start_server, stop_server
 from bench.stats import rotated
@@ -65,9 +65,10 @@ def load_servers(name: str, index_dir: Path, files: dict[str, Path], plan: LoadP
             endpoints = [e for e in files if e in served or e == "/healthz"]
             cold = {e: _first_answers(server, files[e].read_text().split("\n", 1)[0], workers) for e in endpoints}
             runs = _load_rounds(server, {e: files[e] for e in endpoints}, plan, log, f"{name} w={workers}")
-            sizes = tree_rss(server.process.pid)
+            sizes, shared = tree_rss(server.process.pid), tree_pss(server.process.pid)
             out[workers] = {"ready_s": server.ready_seconds, "cold_s": cold,
-                            "rss": {"total_bytes": sum(sizes), "processes": sizes}, "endpoints": runs}
+                            "rss": {"total_bytes": sum(sizes), "processes": sizes, "pss_bytes": sum(shared)},
+                            "endpoints": runs}
         finally:
             stop_server(server)
     return out

@@ -19,3 +19,21 @@ def tree_rss(pid: int) -> list[int]:
         except psutil.Error:  # exited between the listing and the reading
             pass
     return sizes
+
+
+def tree_pss(pid: int) -> list[int]:
+    """PSS in bytes of the process tree: each shared page counted once across the tree (split
+    between its sharers), so the sum is what the tree really holds. RSS counts the memory-mapped
+    passage vectors once per worker that reads them; PSS says what a second worker adds."""
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
+    sizes = []
+    for process in processes:
+        try:
+            sizes.append(process.memory_full_info().pss)
+        except (psutil.Error, AttributeError):  # exited, or no PSS on this system
+            pass
+    return sizes

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .models import CareAdvice, Hit, SearchResults, UrgentNotice
 from .cache import ResultCache
+from .models import CareAdvice, Hit, SearchResults, UrgentNotice
 from .question import did_you_mean, plan_query, question_words
 from .scan import Bounds
 from .semantic import SemanticIndex

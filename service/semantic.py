@@ -12,17 +12,17 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from . import schema as S
-from .version import VECTORS
 from .embedding import Encoder, ModelUnavailable, default_model_dir
 from .scan import Bounds, PassageScan, open_scan, write_scan
 from .vectorcache import VectorCache, cached_passage_vectors
+from .version import VECTORS
 
 log = logging.getLogger("healthfaq.semantic")
 NO_MODEL = frozenset({"none", "off", "false", "0"})

@@ -65,7 +65,9 @@ def test_table_rows_and_targets_from_results():
         records=3, passages=5, load_chunk_seconds=0.1, peers=["bm25s", "tantivy", "bm25s+encoder"],
         peer_builds={"bm25s": [1.0], "tantivy": [0.5]}, peer_sizes={"bm25s": None, "tantivy": 2**20, "bm25s+encoder": None},
         open_seconds=0.2, mix_sizes={"box": 1, "prefix": 1, "faq": 1, "long": 1}, latency=latency,
-        mrr_at_10={"ours": 0.771, "bm25s": 0.6, "tantivy": 0.4, "bm25s+encoder": 0.6}, engine_config={}, profile="")
+        mrr_at_10={"ours": 0.771, "bm25s": 0.6, "tantivy": 0.4, "bm25s+encoder": 0.6}, engine_config={}, profile="",
+        neighbour={"ours": {"quiet_p50": 2.9, "busy_p50": 4.4, "ratio": 4.4 / 2.9},
+                   "bm25s+encoder": {"quiet_p50": 1.5, "busy_p50": 6.0, "ratio": 4.0}})
     results = report.Results(started_at="2026-01-01T00:00:00", machine={}, args=argparse.Namespace(),
                              build=_build(60.0, 5, 55.5), rebuild=_build(5.0, 2, 0.5), in_process=in_process,
                              http=None, notes=[])
@@ -76,9 +78,12 @@ def test_table_rows_and_targets_from_results():
     assert rows[("build", "of which embedding: seconds, passages/s")]["ours"] == "55.5, 0/s"
     assert rows[("rebuild", "passages/s; passages embedded")]["ours"] == "1/s; 2"
     assert "bm25s+encoder" not in rows[("build", "seconds (ours: service build, cold)")]  # no index of its own
-    assert dict(table.verdicts) == {"build without embedding ≤ 10× tantivy": True, "prefix p50 ≤ 3× bm25s": True,
-                                    "faq p50 ≤ 2× bm25s+encoder": True, "faq p99 ≤ 3× bm25s+encoder": False,
-                                    "faq MRR@10 ≥ 0.77": True}
+    assert rows[("busy neighbour", "faq p50 ms, ours: quiet → beside a busy process")]["ratio"] == "1.52× quiet"
+    assert rows[("latency long", "p50 over ours faq p50")]["ratio"] == "0.7× ours faq"
+    assert dict(table.verdicts) == {"build without embedding ≤ 10× tantivy": True, "embedding ≥ 86 passages/s": False,
+                                    "prefix p50 ≤ 3× bm25s": True, "faq p50 ≤ 1.3× bm25s+encoder": False,
+                                    "faq p99 ≤ 2× bm25s+encoder": False, "long p50 ≤ 2× ours faq p50": True,
+                                    "faq p50 beside a busy process ≤ 2× quiet": True, "faq MRR@10 ≥ 0.77": True}
     header = table.render().splitlines()[0]
     assert [cell.strip() for cell in header.strip("|").split("|")] == [
         "area", "figure", "ours", "bm25s", "tantivy", "bm25s+encoder", "ratio", "target", "ok"]  # no HTTP: no /healthz
