@@ -13,7 +13,12 @@ Prints, every figure measured in this run:
   passage per run on worker threads, against batches of 32 sorted by length on one session with
   intra-op threads (interleaved rounds), and the cosine between the two ways' vectors;
 - peak RSS delta of loading each model and embedding one question (a fresh child process each,
-  its peak RSS after the imports against after the load).
+  its peak RSS after the imports against after the load);
+- with --candidate FILE.onnx (another quantisation of the same model, e.g. onnxruntime's
+  quantize_static calibrated on passages): its passages' median and 5th-percentile cosine to fp32
+  beside the shipped int8's, whether its vectors depend on their batch mates (largest change
+  between a batch of 16 and one at a time), and its rate one per run and in batches of 8 and 32.
+  What a faster, batch-independent build would have to beat (README, "Meaning").
 The machine's load average is printed too: 2 shared cores make every timing noisy.
 """
 from __future__ import annotations
@@ -50,6 +55,7 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=300)
     parser.add_argument("--passages", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--candidate", type=Path, help="another ONNX file of the same model to compare")
     parser.add_argument("--rss-child", choices=["int8", "fp32"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_child:
@@ -84,7 +90,41 @@ def main() -> None:
         child = subprocess.run([sys.executable, __file__, "--rss-child", name, "--fp32-model", str(args.fp32_model)],
                                capture_output=True, text=True, check=True)
         print(f"| {name} | {json.loads(child.stdout)['delta_mb']:.0f} |")
+    if args.candidate:
+        _compare_candidate(args.candidate, int8, fp32, sample[:400], args.threads)
     print(f"\nload average at end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+def _compare_candidate(candidate: Path, int8: Encoder, fp32: Encoder, texts: list[str], threads: int) -> None:
+    """Fidelity to fp32, batch independence and rate of another ONNX file beside the shipped int8."""
+    reference = fp32.embed_passages(texts, threads=threads)
+    tokenizer = Tokenizer.from_file(str(int8.model_dir / "tokenizer.json"))
+    tokenizer.enable_truncation(max_length=int8.passage_max_tokens)
+    tokenizer.no_padding()
+    encodings = [tokenizer.encode(text) for text in texts]
+    print(f"\n| {len(texts)} passages | cosine to fp32: median | p5 | batch of 16 vs one at a time: max change "
+          f"| passages/s: one per run | batches of 8 | of 32 |\n|---|---|---|---|---|---|---|")
+    for name, path in (("shipped int8", int8.onnx_path), (candidate.name, candidate)):
+        session = _open_session(path)
+        single = np.stack([_embed_batch(session, [e])[0] for e in encodings])
+        cosines = (single * reference).sum(axis=1)
+        batched = np.concatenate([_embed_batch(session, encodings[i:i + 16]) for i in range(0, len(encodings), 16)])
+        change = float(np.abs(batched - single).max())
+        rates = [_batch_rate(session, encodings, size, threads) for size in (1, 8, 32)]
+        print(f"| {name} | {np.median(cosines):.4f} | {np.percentile(cosines, 5):.4f} | {change:.1e} | "
+              + " | ".join(f"{r:.1f}" for r in rates) + " |")
+
+
+def _batch_rate(session, encodings: list, size: int, threads: int) -> float:
+    """Passages/s in batches of ``size`` sorted by length, ``threads`` batches at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    ordered = sorted(encodings, key=lambda e: -len(e.ids))
+    batches = [ordered[i:i + size] for i in range(0, len(ordered), size)]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda batch: _embed_batch(session, batch), batches))
+    return len(encodings) / (time.perf_counter() - started)
 
 
 def _dev_questions(path: Path, count: int) -> list[str]:
