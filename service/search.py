@@ -187,7 +187,7 @@ class Meaning:
     def __init__(self, semantic: SemanticIndex, question_vector: np.ndarray, bounds: Bounds) -> None:
         self._semantic, self._question = semantic, question_vector
         self.lower, self.upper = bounds.lower, bounds.upper
-        self._bounds_exact = bounds.lower is bounds.upper
+        self._bounds_exact = bounds.lower is bounds.upper  # an exact scan hands one array as both
 
     def exact(self, rows: np.ndarray) -> np.ndarray:
         """The exact cosine of each row, in the order given (float64)."""
