@@ -41,7 +41,7 @@ from service.chunking import chunk_articles  # noqa: E402
 from service.corpus import load_articles  # noqa: E402
 from service.embedding import Encoder, default_model_dir  # noqa: E402
 # The batched comparison row reuses the encoder's own model run (private on purpose: not an API).
-from service.embedding import _embed_batch, _open_session  # noqa: E402
+from service.embedding import _embed_batch, open_session  # noqa: E402
 from tokenizers import Tokenizer  # noqa: E402
 
 MEDQUAD = ROOT.parent / "shared" / "bench" / "medquad"
@@ -105,7 +105,7 @@ def _compare_candidate(candidate: Path, int8: Encoder, fp32: Encoder, texts: lis
     print(f"\n| {len(texts)} passages | cosine to fp32: median | p5 | batch of 16 vs one at a time: max change "
           f"| passages/s: one per run | batches of 8 | of 32 |\n|---|---|---|---|---|---|---|")
     for name, path in (("shipped int8", int8.onnx_path), (candidate.name, candidate)):
-        session = _open_session(path)
+        session = open_session(path)
         single = np.stack([_embed_batch(session, [e])[0] for e in encodings])
         cosines = (single * reference).sum(axis=1)
         batched = np.concatenate([_embed_batch(session, encodings[i:i + 16]) for i in range(0, len(encodings), 16)])
@@ -147,7 +147,7 @@ def _query_latency(encoder: Encoder, questions: list[str]) -> tuple[float, float
 def _passage_rates(encoder: Encoder, texts: list[str], threads: int) -> tuple[dict, dict]:
     """Both ways over the same passages, in interleaved rounds of 200 (alternating which goes
     first) so that the other users of the machine weigh on both alike."""
-    batched_session = _open_session(encoder.onnx_path, threads)
+    batched_session = open_session(encoder.onnx_path, threads)
     tokenizer = Tokenizer.from_file(str(encoder.model_dir / "tokenizer.json"))
     tokenizer.enable_truncation(max_length=encoder.passage_max_tokens)
     tokenizer.no_padding()

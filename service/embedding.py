@@ -97,7 +97,7 @@ class Encoder:
         self.question_max_tokens = question_max_tokens
         self._passage_tokenizer = _load_tokenizer(self.model_dir / TOKENIZER_FILE, passage_max_tokens)
         self._question_tokenizer = _load_tokenizer(self.model_dir / TOKENIZER_FILE, question_max_tokens)
-        self._session = _open_session(self.onnx_path)
+        self._session = open_session(self.onnx_path)
         self.dimensions = self._probe()
 
     @property
@@ -199,7 +199,9 @@ def _load_tokenizer(path: Path, max_tokens: int) -> Tokenizer:
     return tokenizer
 
 
-def _open_session(path: Path, threads: int = 1) -> onnxruntime.InferenceSession:
+def open_session(path: Path, threads: int = 1) -> onnxruntime.InferenceSession:
+    """An ONNX Runtime CPU session on ``threads`` threads (one for serving: see threads.py);
+    ModelUnavailable when the file does not load."""
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1

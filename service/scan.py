@@ -37,8 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import onnxruntime
 
+from .embedding import open_session
 from .version import SCAN as SCAN_MODEL
 
 ZERO_POINT = 128
@@ -99,21 +99,22 @@ def write_scan(folder: Path, vectors: np.ndarray) -> None:
 
 @dataclass(frozen=True)
 class Bounds:
-    """Every passage's cosine with the question lies in [lower, upper]."""
+    """Every passage's cosine with the question lies in [lower, upper]; ``exact`` when they are
+    the cosines themselves (an exact scan), so nothing needs computing again."""
     lower: np.ndarray
     upper: np.ndarray
+    exact: bool = False
+
+    @classmethod
+    def of_cosines(cls, cosines: np.ndarray) -> Bounds:
+        return cls(lower=cosines, upper=cosines, exact=True)
 
 
 class PassageScan:
     """A version's scan.onnx on a one-thread ONNX Runtime session (thread-safe)."""
 
     def __init__(self, folder: Path, rows: int, dimensions: int) -> None:
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self._session = onnxruntime.InferenceSession(str(folder / SCAN_MODEL), sess_options=options,
-                                                     providers=["CPUExecutionProvider"])
+        self._session = open_session(folder / SCAN_MODEL)
         question = next(i for i in self._session.get_inputs() if i.name == "question")
         lower = next(o for o in self._session.get_outputs() if o.name == "lower")
         if lower.shape != [1, rows] or question.shape != [QUESTION_ROWS, dimensions]:

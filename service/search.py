@@ -186,8 +186,7 @@ class Meaning:
 
     def __init__(self, semantic: SemanticIndex, question_vector: np.ndarray, bounds: Bounds) -> None:
         self._semantic, self._question = semantic, question_vector
-        self.lower, self.upper = bounds.lower, bounds.upper
-        self._bounds_exact = bounds.lower is bounds.upper  # an exact scan hands one array as both
+        self.lower, self.upper, self._bounds_exact = bounds.lower, bounds.upper, bounds.exact
 
     def exact(self, rows: np.ndarray) -> np.ndarray:
         """The exact cosine of each row, in the order given (float64)."""
@@ -226,8 +225,11 @@ def _fused(lexical: np.ndarray, eligible: np.ndarray, meaning: Meaning, allowed:
     unsure = np.flatnonzero(reach & ~sure & ~eligible)
     rows = np.unique(np.concatenate((by_words, pool, unsure)))
     cosines = meaning.exact(rows)
-    at = {name: np.searchsorted(rows, some) for name, some in (("pool", pool), ("unsure", unsure))}
-    pool_cosines = cosines[at["pool"]]
+
+    def cosine_of(some: np.ndarray) -> np.ndarray:
+        return cosines[np.searchsorted(rows, some)]
+
+    pool_cosines = cosine_of(pool)
     above = pool_cosines >= SEMANTIC_FLOOR
     by_meaning = pool[above][np.lexsort((pool[above], -pool_cosines[above]))[:width]]
     candidates = np.union1d(by_words, by_meaning)
@@ -235,7 +237,7 @@ def _fused(lexical: np.ndarray, eligible: np.ndarray, meaning: Meaning, allowed:
     if len(candidates):
         words = lexical[candidates] * eligible[candidates]
         fused = (LEXICAL_SHARE * words / (words.max() or 1.0)
-                 + (1 - LEXICAL_SHARE) * cosines[np.searchsorted(rows, candidates)])
+                 + (1 - LEXICAL_SHARE) * cosine_of(candidates))
     order = _top(np.arange(len(candidates)), fused, needed)
-    total = int(np.count_nonzero(eligible | sure)) + int(np.count_nonzero(cosines[at["unsure"]] >= SEMANTIC_FLOOR))
+    total = int(np.count_nonzero(eligible | sure)) + int(np.count_nonzero(cosine_of(unsure) >= SEMANTIC_FLOOR))
     return candidates[order], fused[order], total

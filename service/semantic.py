@@ -96,10 +96,9 @@ class SemanticIndex:
             start, end = span
             cosines = np.full(len(self.vectors), -1.0, dtype=np.float32)
             cosines[start:end] = self.vectors[start:end] @ question_vector
-            return Bounds(cosines, cosines)
+            return Bounds.of_cosines(cosines)
         if self.scan is None:
-            cosines = self.similarities(question_vector)
-            return Bounds(cosines, cosines)
+            return Bounds.of_cosines(self.similarities(question_vector))
         return self.scan.bounds(question_vector)
 
 
