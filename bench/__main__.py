@@ -60,13 +60,13 @@ from bench.mixes import Query, box_mix, faq_mix, long_mix, prefix_mix, read_json
 from bench.neighbour import busy_neighbour
 from bench.quality import mrr_at_10
 from bench.table import mb
-from service.embedding import Encoder
-from service.search import SearchRequest, search
-from service.semantic import load_encoder
+from service.index.embedding import Encoder
+from service.query.search import SearchRequest, search
+from service.index.semantic import load_encoder
 from service.settings import Settings
-from service.store import open_current
-from service.threads import apply_thread_plan
-from service.version import VECTOR_CACHE, publish
+from service.query.store import open_current
+from service.web.threads import apply_thread_plan
+from service.index.version import VECTOR_CACHE, publish
 
 MEDQUAD = ROOT.parent / "shared" / "bench" / "medquad"
 RESULTS = ROOT / "bench-results"

@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Callable, Sequence
 from bench import ROOT
 from bench.memory import tree_rss
 from bench.stats import rotated
-from service.chunking import chunk_articles
-from service.corpus import load_articles
-from service.version import current_version, version_path
-from service.models import Passage
+from service.build.chunking import chunk_articles
+from service.build.corpus import load_articles
+from service.index.version import current_version, version_path
+from service.index.models import Passage
 
 if TYPE_CHECKING:
     from bench.engines import Peer
@@ -45,7 +45,7 @@ class OurBuild:
     embedding_seconds: float  # from the progress line's count and rate
 
 
-# The last line `service build` writes while embedding (service.progress, not a terminal):
+# The last line `service build` writes while embedding (service.build.progress, not a terminal):
 # "embedding passages: 29887/29887 passages (100%) in 12m34s (39.6/s)".
 EMBEDDED_LINE = re.compile(r"embedding passages: (\d+)/\1 passages \(100%\) in \S+ \(([\d.]+)/s\)")
 

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Protocol, Sequence
 
 from bench.mixes import Query, words
-from service.embedding import Encoder
-from service.models import Passage
-from service.schema import analyze
-from service.search import SearchRequest, search
-from service.store import LoadedIndex
+from service.index.embedding import Encoder
+from service.index.models import Passage
+from service.index.schema import analyze
+from service.query.search import SearchRequest, search
+from service.query.store import LoadedIndex
 
 
 class Engine(Protocol):
@@ -56,7 +56,7 @@ class Ours:
 
     def config(self) -> str:
         semantic = "" if self.index.semantic else " [the index has no vectors for this model: lexical only]"
-        return ("service.search.search(index, SearchRequest(q, limit=10, prefix=True for typed-ahead box "
+        return ("service.query.search.search(index, SearchRequest(q, limit=10, prefix=True for typed-ahead box "
                 "queries)): the full default search the API calls (hybrid: the question embedded by the served "
                 "model unless typed ahead; synonyms, typo handling, snippets, care advice), index opened once "
                 f"with that model, no result cache{semantic}")
@@ -89,7 +89,7 @@ class Bm25sPeer:
     def config(self) -> str:
         r = self.retriever
         return (f"bm25s {dist_version('bm25s')}: BM25(method={r.method}, k1={r.k1}, b={r.b}, backend={r.backend}), "
-                f"one field = title + heading + text, pre-tokenised with service.schema.analyze (same stems "
+                f"one field = title + heading + text, pre-tokenised with service.index.schema.analyze (same stems "
                 f"and stop words), retrieve(k, n_threads=0) = one thread, top-k by numpy argpartition over all "
                 f"passages (slow when most scores are 0, i.e. on rare-word queries); query analysis timed; "
                 f"zero-score results dropped; no prefix expansion")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from service.models import Passage
+from service.index.models import Passage
 
 LONG_WORDS = 60
 _WORD = re.compile(r"[^\W_]+")

@@ -18,11 +18,11 @@ import time
 from pathlib import Path
 
 from bench.mixes import Query, faq_mix, long_mix, read_jsonl
-from service.search import SearchRequest, search
-from service.semantic import load_encoder
-from service.store import LoadedIndex, open_current
-from service.care import CareSigns
-from service.urgent import UrgentDetector
+from service.query.search import SearchRequest, search
+from service.index.semantic import load_encoder
+from service.query.store import LoadedIndex, open_current
+from service.safety.care import CareSigns
+from service.safety.urgent import UrgentDetector
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "bench" / "medquad"
 

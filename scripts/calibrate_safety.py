@@ -21,12 +21,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from service.rulecheck import TUNE, read_labelled, split_of  # noqa: E402
-from service.search import read_question  # noqa: E402
-from service.semantic import load_encoder  # noqa: E402
-from service.store import open_current  # noqa: E402
-from service.care import POLICY as CARE_POLICY  # noqa: E402
-from service.urgent import POLICY  # noqa: E402
+from service.safety.rulecheck import TUNE, read_labelled, split_of  # noqa: E402
+from service.query.search import read_question  # noqa: E402
+from service.index.semantic import load_encoder  # noqa: E402
+from service.query.store import open_current  # noqa: E402
+from service.safety.care import POLICY as CARE_POLICY  # noqa: E402
+from service.safety.urgent import POLICY  # noqa: E402
 
 FLOORS = [0.4, 0.45, 0.5, 0.55, 0.6]
 MARGINS = [-0.05, -0.02, 0.0, 0.02, 0.04, 0.06, 0.08, 0.1]

@@ -37,11 +37,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from service.chunking import chunk_articles  # noqa: E402
-from service.corpus import load_articles  # noqa: E402
-from service.embedding import Encoder, default_model_dir  # noqa: E402
+from service.build.chunking import chunk_articles  # noqa: E402
+from service.build.corpus import load_articles  # noqa: E402
+from service.index.embedding import Encoder, default_model_dir  # noqa: E402
 # The batched comparison row reuses the encoder's own model run (private on purpose: not an API).
-from service.embedding import _embed_batch, open_session  # noqa: E402
+from service.index.embedding import _embed_batch, open_session  # noqa: E402
 from tokenizers import Tokenizer  # noqa: E402
 
 MEDQUAD = ROOT.parent / "shared" / "bench" / "medquad"

@@ -32,10 +32,10 @@ from whoosh import index as whoosh_index  # noqa: E402
 from whoosh.fields import ID, TEXT, Schema  # noqa: E402
 from whoosh.query import Or, Term  # noqa: E402
 
-from service.schema import HealthAnalyzer, analyze  # noqa: E402
-from service.search import SearchRequest, search  # noqa: E402
-from service.semantic import load_encoder  # noqa: E402
-from service.store import IndexUnavailable, LoadedIndex, open_current  # noqa: E402
+from service.index.schema import HealthAnalyzer, analyze  # noqa: E402
+from service.query.search import SearchRequest, search  # noqa: E402
+from service.index.semantic import load_encoder  # noqa: E402
+from service.query.store import IndexUnavailable, LoadedIndex, open_current  # noqa: E402
 
 K = 10
 

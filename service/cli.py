@@ -11,9 +11,9 @@ import warnings
 from pathlib import Path
 from typing import Sequence
 
-from . import version as V
-from .corpus import CorpusError, CorpusWarning, load_articles
-from .settings import Settings, SettingsError
+from service.index import version as V
+from service.index.errors import CorpusError
+from service.settings import Settings, SettingsError
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
@@ -106,8 +106,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from .indexer import BuildLockedError, build_index
-    from .semantic import load_encoder
+    from service.build.corpus import CorpusWarning
+    from service.build.indexer import BuildLockedError, build_index
+    from service.index.semantic import load_encoder
 
     settings = _settings(args)
     encoder = load_encoder(settings.embedding_model)
@@ -135,6 +136,8 @@ def _build(args: argparse.Namespace) -> int:
 
 def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
     """Corpus warnings as `file:line: warning: reason` (like the errors); others as Python shows them."""
+    from service.build.corpus import CorpusWarning
+
     for warning in caught:
         if isinstance(warning.message, CorpusWarning):
             print(f"{warning.message.path}:{warning.message.line}: warning: {warning.message.reason}", file=sys.stderr)
@@ -153,6 +156,8 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"error: no index in {settings.index_dir} and HEALTHFAQ_BUILD_IF_MISSING is off; "
                   "run `healthfaq build` first", file=sys.stderr)
             return 1
+        from service.build.corpus import load_articles
+
         try:
             load_articles(settings.corpus_path)
         except CorpusError as exc:
@@ -208,7 +213,7 @@ def _log_config() -> dict:
 
 
 def _gaps(args: argparse.Namespace) -> int:
-    from .gaps import top_gaps
+    from service.web.gaps import top_gaps
 
     path = args.file or Settings.from_env().gaps_file
     if path is None:
@@ -234,9 +239,9 @@ def _gaps(args: argparse.Namespace) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
-    from .search import MAX_LIMIT, SearchRequest, search
-    from .semantic import load_encoder
-    from .store import IndexUnavailable, open_current
+    from service.query.search import MAX_LIMIT, SearchRequest, search
+    from service.index.semantic import load_encoder
+    from service.query.store import IndexUnavailable, open_current
 
     settings = _settings(args)
     if V.current_version(settings.index_dir) is None:
@@ -267,8 +272,8 @@ def _search(args: argparse.Namespace) -> int:
 
 def _open_for_editors(args: argparse.Namespace):
     """The served index with the model, for explain and check-rules; None after printing why not."""
-    from .semantic import load_encoder
-    from .store import IndexUnavailable, open_current
+    from service.index.semantic import load_encoder
+    from service.query.store import IndexUnavailable, open_current
 
     settings = _settings(args)
     if V.current_version(settings.index_dir) is None:
@@ -282,14 +287,14 @@ def _open_for_editors(args: argparse.Namespace):
 
 
 def _reading(index, text: str):
-    from .search import read_question
+    from service.query.search import read_question
 
     vector = index.semantic.embed(text) if index.semantic is not None else None
     return read_question(index, text, vector)
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from .rulecheck import explain
+    from service.safety.rulecheck import explain
 
     if not args.question.strip():
         print("error: the question is empty", file=sys.stderr)
@@ -308,9 +313,9 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _check_rules(args: argparse.Namespace) -> int:
-    from .corpus import CorpusError
-    from .rulecheck import read_labelled, split_of
-    from .urgent import UrgentDetector, parse_rules
+    from service.safety.rulecheck import read_labelled, split_of
+    from service.build.rulevectors import embedded_detector
+    from service.safety.urgent import UrgentDetector, parse_rules
 
     if args.show < 0:
         print("error: --show must be 0 or more", file=sys.stderr)
@@ -331,7 +336,7 @@ def _check_rules(args: argparse.Namespace) -> int:
         if index.semantic is None or detector.ordinary is None:
             detector = UrgentDetector(rules)
         else:
-            detector = UrgentDetector.embedded(rules, index.semantic.embed, detector.ordinary)
+            detector = embedded_detector(rules, index.semantic.embed, detector.ordinary)
     for path in args.questions:
         try:
             questions = read_labelled(path)
@@ -347,7 +352,7 @@ def _check_rules(args: argparse.Namespace) -> int:
 def _print_scores(path: Path, args: argparse.Namespace, questions: list[dict], index, detector) -> None:
     """One labelled file's scores: the emergency rules on its "urgent" lines, care advice on its
     "care" lines."""
-    from .rulecheck import score_care, score_urgent
+    from service.safety.rulecheck import score_care, score_urgent
 
     urgent = [q for q in questions if "urgent" in q]
     care = [q for q in questions if "care" in q]

@@ -10,11 +10,11 @@ from starlette.testclient import TestClient
 
 import bench.server
 from bench.server import LiveServer, free_port, stop_server  # noqa: F401 (the tests import them from here)
-from service.app import create_app
-from service.embedding import Encoder, default_model_dir
-from service.indexer import build_index
+from service.web.app import create_app
+from service.index.embedding import Encoder, default_model_dir
+from service.build.indexer import build_index
 from service.settings import Settings
-from service.store import LoadedIndex, open_current
+from service.query.store import LoadedIndex, open_current
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

@@ -86,8 +86,8 @@ def test_security_headers_on_every_response(client):
 def test_public_url_makes_links_to_our_own_pages_absolute(bundled_index_dir, tmp_path):
     from starlette.testclient import TestClient
 
-    from service.app import create_app
-    from service.indexer import build_index
+    from service.web.app import create_app
+    from service.build.indexer import build_index
     from tests.conftest import DATA, make_settings
 
     settings = make_settings(bundled_index_dir, public_url="https://faq.example.org")

@@ -19,8 +19,8 @@ from bench.build import OurBuild, embedding_figures
 from bench.corpora import EDIT_MARK, QUICK_RECORDS, ChangedArticle, write_slice, write_with_one_article_changed
 from bench.mixes import Query
 from bench.stats import percentiles
-from service.progress import Progress
-from service.urgent import UrgentDetector
+from service.build.progress import Progress
+from service.safety.urgent import UrgentDetector
 from tests.conftest import ROOT, start_server, stop_server
 
 

@@ -1,8 +1,8 @@
 """The result cache keeps rankings, never another request's words, timing or correction."""
 from __future__ import annotations
 
-from service.cache import ResultCache
-from service.search import SearchRequest, cached_search, search
+from service.query.cache import ResultCache
+from service.query.search import SearchRequest, cached_search, search
 
 
 def test_a_cached_ranking_is_answered_with_this_requests_own_words(bundled_index):

@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from service.care import CareSigns, parse_care_words, warning_signs
-from service.corpus import CorpusError
-from service.rulecheck import HOLDOUT, read_labelled, score_care, split_of
-from service.search import SearchRequest, read_question, search
-from service.signs import BY_MEANING, BY_WORDS, Contrast, Reading, example_phrases
+from service.safety.care import CareSigns, parse_care_words, warning_signs
+from service.build.corpus import CorpusError
+from service.safety.rulecheck import HOLDOUT, read_labelled, score_care, split_of
+from service.query.search import SearchRequest, read_question, search
+from service.safety.signs import BY_MEANING, BY_WORDS, Contrast, Reading, example_phrases
 from tests.conftest import DATA
 
 ROWS = [  # (article slug, section anchor, text) per passage row

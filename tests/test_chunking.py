@@ -1,6 +1,6 @@
-from service.chunking import HARD_MAX_WORDS, MAX_WORDS, chunk_article, chunk_articles, passage_id
-from service.corpus import load_articles
-from service.models import Article, Block, Section
+from service.build.chunking import HARD_MAX_WORDS, MAX_WORDS, chunk_article, chunk_articles, passage_id
+from service.build.corpus import load_articles
+from service.index.models import Article, Block, Section
 from tests.conftest import CORPUS
 
 

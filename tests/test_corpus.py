@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from service.corpus import CorpusError, CorpusWarning, load_articles, slugify
+from service.build.corpus import CorpusError, CorpusWarning, load_articles, slugify
 from tests.conftest import CORPUS, DATA
 
 GOOD = """---

@@ -2,8 +2,8 @@ import pytest
 """End to end against a real uvicorn on a free loopback port."""
 import httpx
 
-from service.indexer import build_index
-from service.version import current_version, list_versions
+from service.build.indexer import build_index
+from service.index.version import current_version, list_versions
 from tests.conftest import CORPUS
 
 pytestmark = pytest.mark.slow  # real servers, processes or large builds: skipped by -m 'not slow'

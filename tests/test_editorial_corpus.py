@@ -9,11 +9,11 @@ import warnings
 
 import pytest
 
-from service.chunking import chunk_articles
-from service.corpus import CorpusWarning, load_articles
-from service.indexer import build_index
-from service.search import SearchRequest, search
-from service.store import open_current
+from service.build.chunking import chunk_articles
+from service.build.corpus import CorpusWarning, load_articles
+from service.build.indexer import build_index
+from service.query.search import SearchRequest, search
+from service.query.store import open_current
 from tests.conftest import EDITORIAL_CORPUS
 
 # Scraped page furniture of the publisher's site: never article text.

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.embedding import Encoder, ModelUnavailable, default_model_dir
-from service.progress import Progress
+from service.index.embedding import Encoder, ModelUnavailable, default_model_dir
+from service.build.progress import Progress
 from tests.conftest import ROOT
 
 SHARED_MODEL = ROOT.parent / "shared" / "models" / "all-MiniLM-L6-v2-onnx"

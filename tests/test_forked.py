@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from service.forked import ChildFailed, run_parts
+from service.build.forked import ChildFailed, run_parts
 
 
 def _square_with_pid(n: int) -> tuple[int, int]:

@@ -12,12 +12,12 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
                                                status_code_conformance)
 
-from service.app import create_app
-from service.errors import ApiError
-from service.openapi import openapi_document
-from service.params import MAX_QUERY_CHARS, search_request
-from service.question import MAX_PREFIX_EXPANSIONS, MAX_QUERY_TERMS, plan_query
-from service.search import MAX_LIMIT, MAX_WINDOW, SearchRequest, search
+from service.web.app import create_app
+from service.web.errors import ApiError
+from service.web.openapi import openapi_document
+from service.web.params import MAX_QUERY_CHARS, search_request
+from service.query.question import MAX_PREFIX_EXPANSIONS, MAX_QUERY_TERMS, plan_query
+from service.query.search import MAX_LIMIT, MAX_WINDOW, SearchRequest, search
 from tests.conftest import make_settings
 
 API_CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]

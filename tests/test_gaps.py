@@ -9,8 +9,8 @@ import sys
 
 import httpx
 
-from service.app import create_app
-from service.gaps import GapsLog, normalise_question, top_gaps
+from service.web.app import create_app
+from service.web.gaps import GapsLog, normalise_question, top_gaps
 from tests.conftest import ROOT, make_settings, start_server, stop_server
 
 

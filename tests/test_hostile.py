@@ -13,7 +13,7 @@ import httpx
 import pytest
 from starlette.routing import Route
 
-from service.app import create_app
+from service.web.app import create_app
 from tests.conftest import ROOT, make_settings
 
 WHOOSH_SYNTAX = ["title:pain", "text:", "field:value", "*", "pain*", "?", "bel?y", "~", "pain~2", "^", "pain^5",

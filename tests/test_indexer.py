@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from whoosh import index as whoosh_index
 
-from service.indexer import build_index
-from service.search import SearchRequest, search
-from service.store import open_version
-from service.version import current_version, version_path
+from service.build.indexer import build_index
+from service.query.search import SearchRequest, search
+from service.query.store import open_version
+from service.index.version import current_version, version_path
 from tests.conftest import ROOT
 from tests.generated_corpus import write_generated_corpus
 
@@ -67,7 +67,7 @@ def test_same_search_results(one_and_two_processes) -> None:
 
 def test_requested_processes_are_capped_at_the_cores() -> None:
     # In a fresh process: this one may run other threads, and then a build never forks at all.
-    probe = ("import os; from service.indexer import _processes; "
+    probe = ("import os; from service.build.indexer import _processes; "
              "print(_processes(1000, 0), _processes(1, 0), os.cpu_count() or 1)")
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     many, one, cores = map(int, done.stdout.split())

@@ -13,10 +13,10 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from service.indexer import build_index
+from service.build.indexer import build_index
 from tests.generated_corpus import write_generated_corpus
-from service.limits import LoadLimitMiddleware, TokenBuckets
-from service.middleware import RequestContextMiddleware
+from service.web.limits import LoadLimitMiddleware, TokenBuckets
+from service.web.middleware import RequestContextMiddleware
 from tests.conftest import start_server, stop_server
 
 pytestmark = pytest.mark.slow  # real servers, processes or large builds: skipped by -m 'not slow'
@@ -152,7 +152,7 @@ def test_the_rate_limit_counts_questions_not_pages_or_static_files(bundled_index
     """Item 10: CSS, JS, article pages and the empty search page never use up a visitor's searches."""
     from starlette.testclient import TestClient
 
-    from service.app import create_app
+    from service.web.app import create_app
     from tests.conftest import make_settings
 
     with TestClient(create_app(make_settings(bundled_index_dir, rate_limit_per_minute=3))) as client:
@@ -175,7 +175,7 @@ def test_the_rate_limit_counts_questions_not_pages_or_static_files(bundled_index
 def test_a_refused_request_is_logged_with_its_route(bundled_index_dir, caplog):
     from starlette.testclient import TestClient
 
-    from service.app import create_app
+    from service.web.app import create_app
     from tests.conftest import make_settings
 
     with TestClient(create_app(make_settings(bundled_index_dir, rate_limit_per_minute=1))) as client:

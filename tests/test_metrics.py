@@ -6,7 +6,7 @@ import pytest
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from service.app import create_app
+from service.web.app import create_app
 from tests.conftest import make_settings
 
 

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from service.pages import safe_link
+from service.web.pages import safe_link
 
 
 def test_search_page_without_a_question_is_just_the_form(client):
@@ -129,7 +129,7 @@ def test_a_page_search_that_finds_nothing_is_counted_like_an_api_one(client):
     ("https://publisher.example/a#x", "https://publisher.example/a#x"),  # the question never leaves us
 ])
 def test_links_to_our_articles_carry_the_question(url, expected):
-    from service.pages import with_question
+    from service.web.pages import with_question
 
     assert with_question(url, "wet dreams & ?") == expected
     assert with_question(url, "  ") == url

@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 from whoosh import index as whoosh_index
 
-from service import schema as S
-from service.corpus import load_articles
-from service.postings import read_fields
-from service.segment import commit_segments, create_index, write_segment
+from service.index import schema as S
+from service.build.corpus import load_articles
+from service.build.postings import read_fields
+from service.build.segment import commit_segments, create_index, write_segment
 from tests.conftest import CORPUS
 from tests.generated_corpus import write_generated_corpus
 

@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from service.progress import Progress
+from service.build.progress import Progress
 
 
 class FakeClock:

@@ -8,11 +8,12 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from service import schema as S
-from service.indexer import build_index
-from service.ranking import FIELD_B, K1, MatrixArrays, TermMatrix, derive_matrix
-from service.store import open_current
-from service.version import MATRIX, current_version, version_path
+from service.index import schema as S
+from service.build.indexer import build_index
+from service.build.weights import FIELD_B, K1, derive_matrix
+from service.index.matrix import MatrixArrays, TermMatrix
+from service.query.store import open_current
+from service.index.version import MATRIX, current_version, version_path
 
 RECORDS = [
     {"id": "knee", "title": "Knee pain", "text": "Knee pain after running. Rest the knee and ice it."},
@@ -84,7 +85,7 @@ def test_pairs_are_adjacent_stems_only(tiny):
 def test_a_passage_repeating_another_collapses_to_the_first(tiny):
     index = open_current(tiny)
     assert index.not_duplicate.tolist() == [True, True, True, False]
-    from service.search import SearchRequest, search
+    from service.query.search import SearchRequest, search
     hits = search(index, SearchRequest(q="spinal cord injury")).hits
     assert [h.passage.article.slug for h in hits] == ["spine"]
 

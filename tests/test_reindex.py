@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.indexer import build_index
-from service.version import KEEP_VERSIONS, current_version, list_versions, version_path
-from service.reloading import IndexHolder
-from service.search import SearchRequest, search
+from service.build.indexer import build_index
+from service.index.version import KEEP_VERSIONS, current_version, list_versions, version_path
+from service.web.reloading import IndexHolder
+from service.query.search import SearchRequest, search
 from tests.conftest import CORPUS, ROOT, make_settings, start_server, stop_server
 from tests.generated_corpus import write_generated_corpus
 

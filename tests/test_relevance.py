@@ -1,7 +1,7 @@
 """The seed development questions (tests/data/seed_dev.jsonl) on the bundled corpus."""
 import json
 
-from service.search import SearchRequest, search
+from service.query.search import SearchRequest, search
 from tests.conftest import DATA
 
 QUESTIONS = [json.loads(line) for line in (DATA / "seed_dev.jsonl").read_text().splitlines() if line.strip()]

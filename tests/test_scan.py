@@ -9,11 +9,12 @@ import shutil
 import numpy as np
 import pytest
 
-from service import version as V
-from service.scan import SCAN_MODEL, PassageScan, write_scan
-from service.search import Meaning, SearchRequest, _fused, search
-from service.semantic import SemanticIndex
-from service.store import open_current
+from service.index import version as V
+from service.build.scanfile import write_scan
+from service.index.scan import SCAN_MODEL, PassageScan
+from service.query.search import Meaning, SearchRequest, _fused, search
+from service.index.semantic import SemanticIndex
+from service.query.store import open_current
 from tests.conftest import DATA
 
 DIMENSIONS = 384
@@ -126,7 +127,7 @@ def test_an_article_filter_reads_only_that_articles_rows(bundled_index):
 def test_the_thread_plan_leaves_blas_one_thread():
     from threadpoolctl import threadpool_info
 
-    from service.threads import apply_thread_plan
+    from service.web.threads import apply_thread_plan
 
     apply_thread_plan()
     assert all(pool["num_threads"] == 1 for pool in threadpool_info() if pool["user_api"] == "blas")

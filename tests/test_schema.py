@@ -1,8 +1,8 @@
 """Regression tests of the Whoosh (whoosh-reloaded 2.7.5) features this project relies on."""
 from whoosh import index as whoosh_index
 
-from service import schema as S
-from service.version import current_version, version_path
+from service.index import schema as S
+from service.index.version import current_version, version_path
 
 
 def test_analyzer_stems_drops_stop_words_and_handles_typographic_apostrophes():

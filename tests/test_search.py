@@ -1,8 +1,8 @@
 """The search core on the bundled corpus: ranking order, features, and hostile text."""
 import pytest
 
-from service import schema as S
-from service.search import SearchRequest, search
+from service.index import schema as S
+from service.query.search import SearchRequest, search
 
 
 def top(index, q, **kw):
@@ -97,13 +97,13 @@ def test_question_mark_is_not_a_wildcard(bundled_index):
 
 
 def test_snippets_escape_corpus_text_and_only_add_mark(bundled_index):
-    from service.snippets import snippet
+    from service.query.snippets import snippet
     html = snippet("<b>semen</b> & <script>x</script>", bundled_index.highlighter.pattern({"semen"}))
     assert html == "&lt;b&gt;<mark>semen</mark>&lt;/b&gt; &amp; &lt;script&gt;x&lt;/script&gt;"
 
 
 def test_snippet_marks_whole_words_in_any_inflection_and_case(bundled_index):
-    from service.snippets import snippet
+    from service.query.snippets import snippet
     marker = bundled_index.highlighter.pattern({S.stem("leak"), S.stem("pain")})
     html = snippet("Leaking, LEAKAGE and leaks; painting? PAINS, spain, pain-free", marker)  # leakage: "leakag"
     assert html == ("<mark>Leaking</mark>, LEAKAGE and <mark>leaks</mark>; painting? "
@@ -111,7 +111,7 @@ def test_snippet_marks_whole_words_in_any_inflection_and_case(bundled_index):
 
 
 def test_snippet_offsets_hold_when_lowercasing_changes_length(bundled_index):
-    from service.snippets import snippet
+    from service.query.snippets import snippet
     marker = bundled_index.highlighter.pattern({S.stem("semen")})
     text = "İstanbul clinic: semen leakage. " * 3  # "İ".lower() is two characters
     assert marker.spans(text) == marker._spans_by_regex(text)

@@ -16,9 +16,9 @@ from starlette.testclient import TestClient
 
 from browser_support import PageErrors, confine, launch
 from conftest import make_settings, start_server, stop_server
-from service.app import create_app
-from service.corpus import CorpusError
-from service.indexer import build_index
+from service.web.app import create_app
+from service.build.corpus import CorpusError
+from service.build.indexer import build_index
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"

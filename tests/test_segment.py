@@ -10,10 +10,10 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.query import Or, Term
 from whoosh.searching import Searcher
 
-from service import schema as S
-from service.chunking import chunk_articles
-from service.corpus import load_articles
-from service.segment import check_codec, commit_segments, create_index, write_segment
+from service.index import schema as S
+from service.build.chunking import chunk_articles
+from service.build.corpus import load_articles
+from service.build.segment import check_codec, commit_segments, create_index, write_segment
 from tests.conftest import CORPUS
 from tests.generated_corpus import write_generated_corpus
 

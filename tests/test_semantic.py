@@ -8,11 +8,11 @@ import sys
 import numpy as np
 import pytest
 
-from service import version as V
-from service.embedding import Encoder, default_model_dir
-from service.search import SearchRequest, search
-from service.semantic import load_encoder
-from service.store import open_current, open_version
+from service.index import version as V
+from service.index.embedding import Encoder, default_model_dir
+from service.query.search import SearchRequest, search
+from service.index.semantic import load_encoder
+from service.query.store import open_current, open_version
 from tests.conftest import CORPUS, ROOT
 from tests.test_embedding import shared_model_dir
 

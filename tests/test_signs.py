@@ -9,10 +9,10 @@ import sys
 import numpy as np
 import pytest
 
-from service.clauses import clauses, denies
-from service.probe import train_probe
-from service.rulecheck import HOLDOUT, TUNE, read_labelled, split_of
-from service.signs import BY_MEANING, BY_WORDS, Contrast, Policy, Probe, Reading, Sign, SignMatcher, TypoFixer
+from service.safety.clauses import clauses, denies
+from service.build.probe import train_probe
+from service.safety.rulecheck import HOLDOUT, TUNE, read_labelled, split_of
+from service.safety.signs import BY_MEANING, BY_WORDS, Contrast, Policy, Probe, Reading, Sign, SignMatcher, TypoFixer
 from tests.conftest import ROOT
 
 POLICY = Policy(name="test", happening=True, floor=0.5, margin=0.0, probability=0.0, sure=0.0)

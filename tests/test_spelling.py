@@ -1,5 +1,5 @@
 """Typo correction from the index's own unstemmed vocabulary."""
-from service.spelling import Speller, max_distance
+from service.query.spelling import Speller, max_distance
 
 VOCABULARY = {"sialadenitis": 3, "gland": 40, "glands": 12, "semen": 90, "pain": 120, "pin": 1, "rare": 1}
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import httpx
 from starlette.testclient import TestClient
 
-from service.app import create_app
-from service.indexer import build_index
-from service.metrics import Metrics
-from service.reloading import IndexHolder
-from service.version import MANIFEST, current_version, list_versions, publish, version_path
+from service.web.app import create_app
+from service.build.indexer import build_index
+from service.web.metrics import Metrics
+from service.web.reloading import IndexHolder
+from service.index.version import MANIFEST, current_version, list_versions, publish, version_path
 from tests.conftest import CORPUS, ROOT, free_port, make_settings, start_server, stop_server
 from tests.generated_corpus import write_generated_corpus
 

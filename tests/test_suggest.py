@@ -2,7 +2,7 @@
 
 import pytest
 
-from service.suggest import Suggester
+from service.query.suggest import Suggester
 
 BELLY_TITLE = "Sharp pulling pain in belly button"
 
@@ -155,7 +155,7 @@ def test_a_slow_suggestion_is_answered_off_the_event_loop(bundled_index_dir):
     import anyio
     import httpx
 
-    from service.app import create_app
+    from service.web.app import create_app
     from tests.conftest import make_settings
 
     entered, release = threading.Event(), threading.Event()
@@ -203,6 +203,6 @@ def test_a_slow_suggestion_is_answered_off_the_event_loop(bundled_index_dir):
                                      ("s", True), ("s " * 100, True), ("a b", True), ("pain in my lower back", True),
                                      ("belly-b", True)])
 def test_only_suggestions_that_can_be_slow_leave_the_event_loop(q, slow):
-    from service.api import suggestion_may_be_slow
+    from service.web.api import suggestion_may_be_slow
 
     assert suggestion_may_be_slow(q) is slow

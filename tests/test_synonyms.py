@@ -1,6 +1,6 @@
 """Solr-format synonym rules, compared after analysis."""
-from service.schema import analyze
-from service.synonyms import parse_synonyms
+from service.index.schema import analyze
+from service.query.synonyms import parse_synonyms
 
 RULES = """
 # comment lines and blank lines are ignored

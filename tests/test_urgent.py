@@ -7,16 +7,17 @@ import sys
 import numpy as np
 import pytest
 
-from service import version as V
-from service.clauses import clauses
-from service.corpus import CorpusError
-from service.indexer import build_index
-from service.search import SearchRequest, search
-from service.store import IndexUnavailable, open_current
-from service.rulecheck import HOLDOUT, read_labelled, score_urgent, split_of
-from service.search import read_question
-from service.signs import BY_MEANING, BY_WORDS, Reading, example_phrases, unlike_phrases
-from service.urgent import parse_rules, rule_signs, rules_text
+from service.index import version as V
+from service.safety.clauses import clauses
+from service.build.corpus import CorpusError
+from service.build.indexer import build_index
+from service.query.search import SearchRequest, search
+from service.query.store import IndexUnavailable, open_current
+from service.safety.rulecheck import HOLDOUT, read_labelled, score_urgent, split_of
+from service.query.search import read_question
+from service.safety.signs import BY_MEANING, BY_WORDS, Reading, example_phrases, unlike_phrases
+from service.build.editorfiles import rules_text
+from service.safety.urgent import parse_rules, rule_signs
 from tests.conftest import CORPUS, DATA, ROOT, make_settings
 
 # Measured on the holdout half (README "Urgent notices"); the guard leaves room for the model's
@@ -163,7 +164,7 @@ def test_without_a_model_the_triggers_still_work(lexical_index):
 def test_clauses_tell_denials_and_the_past():
     parts = clauses("no chest pain. But it won't stop bleeding! Had a seizure 3 years ago")
     assert [c.counts for c in parts] == [True, True, False]
-    from service.clauses import denies
+    from service.safety.clauses import denies
     assert [denies(c) for c in parts] == [True, False, False]
     assert denies(clauses("I'm not suicidal, just tired")[0]) and denies(clauses("my face isn't drooping")[0])
 
@@ -196,7 +197,7 @@ def test_a_notice_met_by_meaning_says_so_before_its_message(client, bundled_inde
 def test_metrics_count_notices_by_rule_and_gaps_never_keep_them(tmp_path, bundled_index_dir):
     from starlette.testclient import TestClient
 
-    from service.app import create_app
+    from service.web.app import create_app
     gaps = tmp_path / "gaps.jsonl"
     with TestClient(create_app(make_settings(bundled_index_dir, gaps_file=gaps))) as client:
         client.get("/search", params={"q": "i swallowed a whole bottle of bleach zzqqx"})

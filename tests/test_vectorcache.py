@@ -8,9 +8,9 @@ import logging
 import numpy as np
 import pytest
 
-from service.embedding import Encoder, default_model_dir
-from service import vectorcache
-from service.vectorcache import VectorCache, cached_passage_vectors, text_key
+from service.index.embedding import Encoder, default_model_dir
+from service.build import vectorcache
+from service.build.vectorcache import VectorCache, cached_passage_vectors, text_key
 
 DIMENSIONS = 4
 
@@ -72,7 +72,7 @@ def test_save_keeps_only_the_latest_builds_entries_and_model(tmp_path):
 
 def test_an_unreadable_cache_starts_afresh(tmp_path, caplog):
     (tmp_path / "model-a.npz").write_bytes(b"PK\x03\x04 not really a zip")
-    with caplog.at_level(logging.WARNING, logger="service.vectorcache"):
+    with caplog.at_level(logging.WARNING, logger="healthfaq.vectorcache"):
         cache = VectorCache(tmp_path, "model-a", DIMENSIONS)
     assert len(cache) == 0 and "unreadable" in caplog.text
     cache.store([text_key("one")], unit_rows(1))
@@ -84,7 +84,7 @@ def test_vectors_of_another_width_are_not_used(tmp_path, caplog):
     cache = VectorCache(tmp_path, "model-a", DIMENSIONS)
     cache.store([text_key("one")], unit_rows(1))
     cache.save()
-    with caplog.at_level(logging.WARNING, logger="service.vectorcache"):
+    with caplog.at_level(logging.WARNING, logger="healthfaq.vectorcache"):
         assert len(VectorCache(tmp_path, "model-a", DIMENSIONS + 1)) == 0
     assert "wrong shape" in caplog.text
 

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from service import version as V
-from service.indexer import build_index
-from service.store import IndexUnavailable, open_version
+from service.index import version as V
+from service.build.indexer import build_index
+from service.query.store import IndexUnavailable, open_version
 from tests.conftest import CORPUS
 
 

@@ -1,0 +1,38 @@
+"""A version's passage vectors: every passage embedded (through the vector cache, so an unchanged
+passage is never embedded twice), saved as ``vectors.npy`` with its int8 pre-scan beside it."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from service.build.scanfile import write_scan
+from service.build.vectorcache import VectorCache, cached_passage_vectors
+from service.index import schema as S
+from service.index.embedding import Encoder
+from service.index.version import VECTORS
+
+
+def passage_text(fields: dict) -> str:
+    """What is embedded for a passage: its article's title, its section heading, its text."""
+    parts = [fields[S.TITLE]]
+    if fields[S.SECTION] != fields[S.TITLE]:
+        parts.append(fields[S.SECTION])
+    parts.append(fields[S.TEXT_FIELD])
+    return "\n".join(parts)
+
+
+def write_vectors(folder: Path, stored: list[dict], encoder: Encoder, cache_dir: Path, threads: int) -> dict:
+    """Embed every passage (those whose text the cache knows are not embedded again), save the
+    vectors into the version ``folder``; returns the manifest's description of the model."""
+    cache = VectorCache(cache_dir, encoder.passage_key, encoder.dimensions)
+    threads = threads if threads > 0 else (os.cpu_count() or 1)
+    vectors = cached_passage_vectors(encoder, cache, [passage_text(f) for f in stored], threads=threads,
+                                     progress=sys.stderr)
+    vectors = vectors.astype(np.float32)
+    np.save(folder / VECTORS, vectors)
+    write_scan(folder, vectors)
+    return {"model": encoder.model_id, "hash": encoder.content_hash, "dimensions": encoder.dimensions,
+            "passage_tokens": encoder.passage_max_tokens}

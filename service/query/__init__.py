@@ -1,0 +1,1 @@
+"""One search function and everything it reads from an opened version."""

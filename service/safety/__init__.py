@@ -1,0 +1,1 @@
+"""Emergency notices and care advice: reading a question's clauses and matching them to signs."""

@@ -1,0 +1,1 @@
+"""The HTTP service: the Starlette app, API, pages, limits, metrics and index reloading."""
