@@ -17,7 +17,7 @@ def test_every_file_in_a_version_is_one_the_layout_names(bundled_index_dir):
     whoosh = {n for n in names if n.endswith((".seg", ".toc"))}
     assert whoosh and all(p.is_file() for p in folder.iterdir())  # no scratch folders left behind
     assert names - whoosh == {V.MANIFEST, V.SYNONYMS, V.MATRIX, V.VECTORS, V.URGENT, V.CARE_WORDS, V.ORDINARY,
-                              V.SIGN_VECTORS, V.SCAN}
+                              V.SIGN_VECTORS, V.SCAN, V.LEXICON, V.PHRASES}
 
 
 def test_manifest_round_trips_and_names_the_articles(bundled_index_dir):

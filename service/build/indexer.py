@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
-from whoosh import index as whoosh_index
 
 from service.index import schema as S
 from service.index import version as V
@@ -32,6 +31,9 @@ from service.index.embedding import Encoder
 from service.build.forked import can_fork, run_parts
 from service.index.models import Article
 from service.build.weights import derive_matrix
+from service.index.lookups import Lookups, stored_fields, vocabulary, write_lookups
+from service.query.snippets import stem_starts
+from service.query.suggest import mine_phrases
 from service.build.segment import commit_segments, create_index, write_segment
 from service.build.vectors import write_vectors
 from service.safety.care import CARE_FILE, care_signs, parse_care_words, warning_signs
@@ -83,7 +85,8 @@ def build_index(corpus: Path, index_dir: Path, synonyms: Path | None = None,
         try:
             passages = _write_whoosh(draft, articles, procs)
             derive_matrix(draft).save(draft / V.MATRIX)
-            stored = _stored(draft) if encoder else []
+            stored = stored_fields(draft)
+            write_lookups(draft, _lookups(draft, stored))
             described = write_vectors(draft, stored, encoder, index_dir / V.VECTOR_CACHE, procs) if encoder else None
             (draft / V.SYNONYMS).write_text(rules, encoding="utf-8")
             (draft / V.URGENT).write_text(urgent, encoding="utf-8")
@@ -221,14 +224,11 @@ def _parts(articles: Sequence[Article], ends: np.ndarray, count: int) -> list[Se
     return [articles[a:b] for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
-def _stored(folder: Path) -> list[dict]:
-    """The stored fields of every passage of the Whoosh index in ``folder``, in document order."""
-    ix = whoosh_index.open_dir(str(folder))
-    try:
-        with ix.reader() as reader:
-            return [fields for _, fields in reader.iter_docs()]
-    finally:
-        ix.close()
+def _lookups(folder: Path, stored: list[dict]) -> Lookups:
+    """What opening the version would otherwise work out from its passages (lookups.py)."""
+    word_df = vocabulary(folder)
+    return Lookups(word_df=word_df, stem_starts=stem_starts(word_df),
+                   phrases=mine_phrases(fields[S.TEXT_FIELD] for fields in stored))
 
 
 def _manifest(name: str, corpus: Path, articles: Sequence[Article], passages: int,

@@ -16,6 +16,8 @@ from typing import Sequence
 
 import numpy as np
 
+from service.index.frozen import frozen
+
 
 def pair_key(left, right):
     """One int64 for an ordered pair of stem columns (plain ints or numpy arrays of them)."""
@@ -43,9 +45,9 @@ class MatrixArrays:
     @classmethod
     def load(cls, path: Path) -> "MatrixArrays":
         with np.load(path, allow_pickle=False) as npz:
-            return cls(data=npz["data"], indices=npz["indices"], indptr=npz["indptr"],
-                       n_docs=int(npz["n_docs"]), idf=npz["idf"], vocab=npz["vocab"].tolist(),
-                       pair_keys=npz["pair_keys"], pair_cols=npz["pair_cols"])
+            return cls(data=frozen(npz["data"]), indices=frozen(npz["indices"]), indptr=frozen(npz["indptr"]),
+                       n_docs=int(npz["n_docs"]), idf=frozen(npz["idf"]), vocab=npz["vocab"].tolist(),
+                       pair_keys=frozen(npz["pair_keys"]), pair_cols=frozen(npz["pair_cols"]))
 
 
 class TermMatrix:

@@ -20,6 +20,9 @@ imports the other.
         signs.npz               with a model: the rules' examples and near misses, the care signs
                                 and the ordinary pool, embedded (store.py; signs.py uses them)
         synonyms.txt            the synonym rules the version was built with (store.py)
+        lexicon.json            the words with their document frequencies and each stem's shared
+                                start (lookups.py; optional: older versions work them out on open)
+        phrases.json            the frequent phrases the search box suggests (lookups.py; optional)
         manifest.json           the version's metadata and its articles' sections (store.py)
     DIR/versions/.draft-<v>/    a build in progress; never served
     DIR/.build.lock             flock()ed by the build in progress; the kernel drops it if it dies
@@ -49,6 +52,8 @@ URGENT = "urgent.yaml"
 CARE_WORDS = "care_signs.yaml"
 ORDINARY = "ordinary.txt"
 SIGN_VECTORS = "signs.npz"
+LEXICON = "lexicon.json"
+PHRASES = "phrases.json"
 VECTOR_CACHE = "vector-cache"
 KEEP_VERSIONS = 3
 # `healthfaq build` exits with this (EX_TEMPFAIL) when another build holds the lock.

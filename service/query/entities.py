@@ -18,6 +18,7 @@ import numpy as np
 
 from service.index.models import Passage
 from service.index.schema import analyze
+from service.index.frozen import frozen
 
 # A one-word title or heading is an entity only if its stem is in at most this share of the
 # passages (and never when in more than MAX_SINGLE_DF): common words describe, they don't name.
@@ -48,7 +49,7 @@ class EntityIndex:
                 key = headings.setdefault((slug, passage.anchor), tuple(analyze(passage.section)))
                 rows.setdefault(key, []).append(row)
         limit = min(MAX_SINGLE_DF, max(1, int(MAX_SINGLE_SHARE * len(passages))))
-        self._rows = {key: np.unique(np.array(found, dtype=np.int64)) for key, found in rows.items()
+        self._rows = {key: frozen(np.unique(np.array(found, dtype=np.int64))) for key, found in rows.items()
                       if 0 < len(key) <= MAX_ENTITY_STEMS and (len(key) > 1 or stem_df.get(key[0], 0) <= limit)}
         self.longest = max((len(key) for key in self._rows), default=0)
 

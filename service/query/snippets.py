@@ -11,7 +11,7 @@ import os
 import re
 from collections import defaultdict
 from html import escape
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from service.index.schema import term_of
 
@@ -27,18 +27,25 @@ class Highlighter:
     marked for "pain".
     """
 
-    def __init__(self, vocabulary: Iterable[str]) -> None:
-        forms: dict[str, list[str]] = defaultdict(list)
-        for word in vocabulary:
-            term = term_of(word)
-            if term is not None:
-                forms[term].append(word)
-        self._starts = {term: os.path.commonprefix([term, *words]) for term, words in forms.items()}
+    def __init__(self, vocabulary: Iterable[str] = (), starts: Mapping[str, str] | None = None) -> None:
+        """``starts`` as ``stem_starts`` made them (the build stores them in the version); without
+        them they are computed here from the ``vocabulary``."""
+        self._starts = dict(stem_starts(vocabulary) if starts is None else starts)
 
     def pattern(self, stems: Iterable[str]) -> "Marker | None":
         stems = frozenset(stems)
         starts = sorted({self._starts[s] for s in stems if self._starts.get(s)}, key=len, reverse=True)
         return Marker(tuple(starts), stems) if starts else None
+
+
+def stem_starts(vocabulary: Iterable[str]) -> dict[str, str]:
+    """Each stem with the longest start its indexed forms share."""
+    forms: dict[str, list[str]] = defaultdict(list)
+    for word in vocabulary:
+        term = term_of(word)
+        if term is not None:
+            forms[term].append(word)
+    return {term: os.path.commonprefix([term, *words]) for term, words in forms.items()}
 
 
 _WORD_CHAR = re.compile(r"[^\W_]")

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from whoosh import index as whoosh_index
 
 from service.index import schema as S
 from service.index import version as V
 from service.safety.care import CareSigns, parse_care_words, warning_signs
 from service.index.embedding import Encoder
+from service.index.frozen import frozen
+from service.index.lookups import read_lookups, stored_fields, vocabulary
 from service.query.entities import EntityIndex
 from service.index.models import ArticleRef, Passage
 from service.index.matrix import MatrixArrays, TermMatrix
@@ -80,34 +81,46 @@ def open_current(index_dir: Path, encoder: Encoder | None = None) -> LoadedIndex
 
 
 def open_version(path: Path, encoder: Encoder | None = None) -> LoadedIndex:
-    """Load a version directory written by indexer.build_index, or raise IndexUnavailable.
+    """Load a version directory written by the build, or raise IndexUnavailable.
 
     ``encoder`` is the serving model: the version's vectors are used only if it made them.
+    Everything is read or built inside one error boundary, so a bad version is refused whole
+    (one exception, one log line by the caller) and never half-loaded.
     """
     path = Path(path)
     try:
-        manifest = V.read_manifest(path)
-        if manifest.format != V.FORMAT:
-            raise ValueError(f"format {manifest.format}, this release reads {V.FORMAT}: rebuild the index")
-        matrix = TermMatrix(MatrixArrays.load(path / V.MATRIX))
-        stored, word_df = _read_whoosh(path)
-        synonyms = parse_synonyms((path / V.SYNONYMS).read_text(encoding="utf-8"))
-        semantic = open_semantic(path, manifest.semantic, encoder, matrix.n_docs)
-        urgent_rules = parse_rules((path / V.URGENT).read_text(encoding="utf-8"), V.URGENT)
-        passages = _passages(stored)
-        articles = {a["slug"]: a for a in manifest.articles}
-        urgent, care, typos = _safety_checks(path, urgent_rules, passages, articles, semantic)
+        return _open(path, encoder)
+    except IndexUnavailable:
+        raise
     except Exception as exc:  # any failure to read means this version cannot serve
         raise IndexUnavailable(f"cannot open index version {path.name}: {type(exc).__name__}: {exc}") from exc
+
+
+def _open(path: Path, encoder: Encoder | None) -> LoadedIndex:
+    manifest = V.read_manifest(path)
+    if manifest.format != V.FORMAT:
+        raise ValueError(f"format {manifest.format}, this release reads {V.FORMAT}: rebuild the index")
+    matrix = TermMatrix(MatrixArrays.load(path / V.MATRIX))
+    stored = stored_fields(path)
     if len(stored) != matrix.n_docs:
         raise IndexUnavailable(f"index version {path.name} is inconsistent: {len(stored)} passages, "
                                f"{matrix.n_docs} matrix rows")
+    lookups = read_lookups(path)
+    word_df = lookups.word_df if lookups else vocabulary(path)
+    synonyms = parse_synonyms((path / V.SYNONYMS).read_text(encoding="utf-8"))
+    semantic = open_semantic(path, manifest.semantic, encoder, matrix.n_docs)
+    urgent_rules = parse_rules((path / V.URGENT).read_text(encoding="utf-8"), V.URGENT)
+    passages = _passages(stored)
+    articles = {a["slug"]: a for a in manifest.articles}
+    urgent, care, typos = _safety_checks(path, urgent_rules, passages, articles, semantic)
     return LoadedIndex(
         version=manifest.version, manifest=manifest, matrix=matrix, passages=passages,
         not_duplicate=_first_copies([fields[S.DUPKEY] for fields in stored]), synonyms=synonyms,
         word_df=word_df, sorted_words=sorted(word_df), article_rows=_article_rows(passages), articles=articles,
-        speller=Speller(word_df, encoder.dictionary if encoder else frozenset()), highlighter=Highlighter(word_df), care=care,
-        suggester=Suggester(articles, passages), entities=EntityIndex(articles, passages, matrix.stem_df()),
+        speller=Speller(word_df, encoder.dictionary if encoder else frozenset()),
+        highlighter=Highlighter(word_df, lookups.stem_starts if lookups else None), care=care,
+        suggester=Suggester(articles, passages, lookups.phrases if lookups else None),
+        entities=EntityIndex(articles, passages, matrix.stem_df()),
         semantic=semantic, urgent=urgent, typos=typos,
     )
 
@@ -142,25 +155,7 @@ def _safety_checks(path: Path, rules: list, passages: list[Passage], articles: d
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
-    array = np.ascontiguousarray(array, dtype=np.float32)
-    array.flags.writeable = False
-    return array
-
-
-def _read_whoosh(path: Path) -> tuple[list[dict], dict[str, int]]:
-    """Stored fields in document order, and the unstemmed words with their document frequencies."""
-    ix = whoosh_index.open_dir(str(path))
-    try:
-        with ix.reader() as reader:
-            stored = [fields for _, fields in reader.iter_docs()]
-            word_df = {_text(term): info.doc_frequency() for term, info in reader.iter_field(S.WORDS)}
-    finally:
-        ix.close()
-    return stored, word_df
-
-
-def _text(term: object) -> str:
-    return term.decode("utf-8") if isinstance(term, bytes) else str(term)
+    return frozen(np.ascontiguousarray(array, dtype=np.float32))
 
 
 def _passages(stored: list[dict]) -> list[Passage]:
@@ -184,7 +179,7 @@ def _first_copies(dupkeys: list[str]) -> np.ndarray:
         if key in seen:
             first[row] = False
         seen.add(key)
-    return first
+    return frozen(first)
 
 
 def _article_rows(passages: list[Passage]) -> dict[str, tuple[int, int]]:

@@ -1,7 +1,7 @@
 """Search-box suggestions: article titles, section headings and frequent corpus phrases.
 
 Everything that does not depend on the typed text is computed once per index version (the
-``Suggester`` is built when the version is opened, store.py), so a call costs a few set look-ups: the box may ask on
+build mines the phrases, ``mine_phrases``; the ``Suggester`` is built when the version is opened, store.py), so a call costs a few set look-ups: the box may ask on
 every keystroke. Matching is per word, anywhere in the suggestion: the last typed word is a prefix
 ("bel" finds "Sharp pulling pain in belly button"), and each word may carry a typo ("sialadenitus"
 finds "sialadenitis", "bellu" finds "belly").
@@ -13,7 +13,7 @@ import re
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Mapping
+from typing import Iterable, Iterator, Mapping, Sequence
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -71,11 +71,16 @@ class Suggester:
     MAX_WORDS = 5
     MAX_REQUEST_EXPANSIONS = MAX_EXPANSIONS
 
-    def __init__(self, articles: Mapping[str, dict], passages: Iterable[Passage]) -> None:
+    def __init__(self, articles: Mapping[str, dict], passages: Iterable[Passage] = (),
+                 phrases: Sequence[tuple[str, int]] | None = None) -> None:
+        """``phrases`` are the version's frequent phrases as the build mined them (``mine_phrases``,
+        stored in the version); without them they are mined here from ``passages``."""
+        if phrases is None:
+            phrases = mine_phrases(p.text for p in passages)
         # The order among equally good matches never changes: titles, headings, then phrases by
         # how many passages use them; shorter first. Candidates are numbered in that order, so
         # ranking a match sorts plain numbers.
-        self._candidates = sorted(_titles_and_sections(articles) + _phrases(passages), key=_static_key)
+        self._candidates = sorted(_titles_and_sections(articles) + _phrase_candidates(phrases), key=_static_key)
         postings: dict[str, set[int]] = defaultdict(set)
         starting: dict[str, set[int]] = defaultdict(set)  # candidates whose first word it is
         for at, candidate in enumerate(self._candidates):
@@ -239,19 +244,21 @@ def _titles_and_sections(articles: Mapping[str, dict]) -> list[_Candidate]:
     return out
 
 
-def _phrases(passages: Iterable[Passage]) -> list[_Candidate]:
-    """Runs of 1-3 words, not starting or ending with a stop word, seen in several passages.
+def mine_phrases(texts: Iterable[str]) -> list[tuple[str, int]]:
+    """Runs of 1-3 words, not starting or ending with a stop word, seen in several passages, with
+    the number of (sampled) passages each is seen in, most frequent first. The build stores them
+    in the version, so opening one does not mine the corpus again.
 
     Words are counted as small integers (a run is one int) so that counting every run of a
     large corpus stays a matter of seconds.
     """
     ids: dict[str, int] = {}
     counts: Counter[int] = Counter()
-    passages = list(passages)
-    step = max(1, len(passages) // PHRASE_SAMPLE_PASSAGES)
-    for passage in passages[::step]:
+    texts = list(texts)
+    step = max(1, len(texts) // PHRASE_SAMPLE_PASSAGES)
+    for text in texts[::step]:
         seen: set[int] = set()
-        for clause in _CLAUSE.split(passage.text):
+        for clause in _CLAUSE.split(text):
             run = [w for w, _, _ in word_spans(clause)]
             codes = [ids.setdefault(w, len(ids) + 1) for w in run]
             edge = [len(w) >= 3 and w not in STOP and not w.isdigit() for w in run]
@@ -271,7 +278,11 @@ def _phrases(passages: Iterable[Passage]) -> list[_Candidate]:
     common = [(_decode(key, words_of), df) for key, df in counts.items()
               if df >= PHRASE_MIN_PASSAGES or (key < _ID_SPACE and len(words_of[key]) >= TERM_MIN_CHARS)]
     common.sort(key=lambda item: (-item[1], item[0]))
-    return [_Candidate(Suggestion(" ".join(gram), "phrase"), gram, df) for gram, df in common[:MAX_PHRASES]]
+    return [(" ".join(gram), df) for gram, df in common[:MAX_PHRASES]]
+
+
+def _phrase_candidates(phrases: Sequence[tuple[str, int]]) -> list[_Candidate]:
+    return [_Candidate(Suggestion(text, "phrase"), tuple(text.split(" ")), df) for text, df in phrases]
 
 
 _ID_SPACE = 1 << 32  # word ids stay below this, so a run's int spells its words uniquely

@@ -32,6 +32,7 @@ import numpy as np
 
 from service.safety.clauses import Clause, clauses, denies, negated
 from service.query.spelling import Speller
+from service.index.frozen import frozen
 
 # An acute or severe cue: the clause tells of something happening now, suddenly, badly, or of
 # someone unable to do something. General English, not any rule's words.
@@ -204,8 +205,8 @@ class SignMatcher:
 
     def __post_init__(self) -> None:
         self._examples = example_phrases(self.signs)
-        self._owner = example_owners(self.signs)
-        self._columns = [np.flatnonzero(self._owner == sign) for sign in range(len(self.signs))]
+        self._owner = frozen(example_owners(self.signs))
+        self._columns = [frozen(np.flatnonzero(self._owner == sign)) for sign in range(len(self.signs))]
         if self.example_vectors is not None and len(self.example_vectors) != len(self._examples):
             raise ValueError(f"{self.policy.name}: {len(self.example_vectors)} example vectors for "
                              f"{len(self._examples)} examples")

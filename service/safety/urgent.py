@@ -24,6 +24,7 @@ from service.safety.clauses import plain_negatives, stems_of
 from service.index.errors import CorpusError
 from service.index.models import UrgentNotice
 from service.safety.signs import BY_WORDS, Contrast, Finding, Policy, Probe, Reading, Sign, SignMatcher, example_owners, example_phrases, unlike_phrases
+from service.index.frozen import frozen
 
 RULES_FILE = "urgent.yaml"
 # libyaml's loader when PyYAML has it (ten times faster on the ~1,300-line rules file), else PyYAML's own.
@@ -135,7 +136,8 @@ class UrgentDetector:
             if len(unlike_vectors) != len(unlike_phrases(signs)):
                 raise ValueError(f"{len(unlike_vectors)} near-miss vectors for {len(unlike_phrases(signs))} near misses")
             contrast = Contrast(ordinary.texts + tuple(unlike_phrases(signs)),
-                                np.concatenate([ordinary.vectors, unlike_vectors]) if len(unlike_vectors) else ordinary.vectors)
+                                frozen(np.concatenate([ordinary.vectors, unlike_vectors])) if len(unlike_vectors)
+                                else ordinary.vectors)
         self.matcher = SignMatcher(signs, policy, example_vectors, contrast, probe)
 
     def detect(self, reading: Reading) -> UrgentNotice | None:

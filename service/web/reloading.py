@@ -83,7 +83,7 @@ class IndexHolder:
             if wanted == self._failed_version:
                 return False
             try:
-                self._swap(open_version(V.version_path(self.index_dir, wanted), self._model()))
+                self._swap(self._open(wanted))
                 self.status, self.problem = "ok", None
                 return True
             except IndexUnavailable as exc:
@@ -102,13 +102,17 @@ class IndexHolder:
             if name == exclude:
                 continue
             try:
-                self._swap(open_version(V.version_path(self.index_dir, name), self._model()))
+                self._swap(self._open(name))
             except IndexUnavailable:
                 continue
             self.status = "degraded"
             return True
         self.status = "degraded" if self._served else "starting"
         return False
+
+    def _open(self, name: str) -> LoadedIndex:
+        """Version ``name`` opened whole, or IndexUnavailable (store.open_version's one boundary)."""
+        return open_version(V.version_path(self.index_dir, name), self._model())
 
     def _release_replaced(self) -> None:
         """Give a replaced version's memory back to the OS, one check after the swap (requests
