@@ -72,7 +72,7 @@ def note_search(request: Request, search: SearchRequest, results: SearchResults)
     request.app.state.metrics.zero_results.inc()
     gaps = request.app.state.gaps
     if gaps is not None and results.urgent is None:  # an emergency is never kept, even as a gap
-        gaps.record(search.q)
+        gaps.record_later(search.q)  # written on the log's thread, not the event loop
 
 
 async def suggest_endpoint(request: Request) -> Response:

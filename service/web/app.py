@@ -53,6 +53,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
+            if app.state.gaps is not None:
+                await anyio.to_thread.run_sync(app.state.gaps.close)
 
     routes = [
         Route("/", pages.search_page, methods=["GET", "HEAD"]),

@@ -6,6 +6,9 @@ control characters; digit runs become "#" and e-mail addresses "<email>", so age
 contact details are not kept verbatim) and appended as one JSON line. Appends are single small
 writes to a file opened with O_APPEND, so several workers can share the file. The log stops
 growing at ``max_bytes``. `healthfaq gaps` aggregates it: the most frequent questions first.
+
+A search records its gap with ``record_later``: the write happens on the log's own thread, never
+on the event loop, so a slow or stuck disk (a full NFS mount) delays no request.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import os
 import re
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections import Counter
 from pathlib import Path
 
@@ -50,6 +54,16 @@ class GapsLog:
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
         self._full = False
+        # One writer thread: appends keep their order, and at most one is in flight.
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gaps-log")
+
+    def record_later(self, question: str) -> None:
+        """Queue one question for ``record`` on the writer thread and return at once."""
+        self._writer.submit(self.record, question)
+
+    def close(self) -> None:
+        """Write what is queued, then stop the writer thread (the app's shutdown)."""
+        self._writer.shutdown(wait=True)
 
     def record(self, question: str) -> bool:
         """Append one question; False when it normalises to nothing or the log is full."""
