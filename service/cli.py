@@ -129,6 +129,10 @@ def _build(args: argparse.Namespace) -> int:
     except BuildLockedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return V.BUILD_LOCKED_EXIT  # try again later
+    except OSError as exc:  # a file named on the command line that is not there, a full disk
+        print(f"error: {exc.filename or 'build'}: {exc.strerror or exc}", file=sys.stderr)
+        print("the index was not changed", file=sys.stderr)
+        return 1
     print(f"built {report.version}: {report.articles} articles, {report.passages} passages "
           f"in {report.seconds:.2f} s -> {settings.index_dir}")
     return 0

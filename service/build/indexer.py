@@ -34,6 +34,7 @@ from service.build.weights import derive_matrix
 from service.index.lookups import Lookups, stored_fields, vocabulary, write_lookups
 from service.query.snippets import stem_starts
 from service.query.suggest import mine_phrases
+from service.query.synonyms import check_synonyms
 from service.build.segment import commit_segments, create_index, write_segment
 from service.build.vectors import write_vectors
 from service.safety.care import CARE_FILE, care_signs, parse_care_words, warning_signs
@@ -178,14 +179,19 @@ def synonym_rules(corpus: Path, override: Path | None = None) -> str:
     vocabulary followed by the corpus folder's own ``synonyms.txt`` (site-specific additions).
 
     The defaults ship inside the package, so an installed wheel builds with them wherever it runs.
+    Each file is checked on its own (``check_synonyms``), so an error names its file and line.
     """
     if override is not None:
-        return Path(override).read_text(encoding="utf-8")
-    rules = [resources.files("service").joinpath("data", V.SYNONYMS).read_text(encoding="utf-8")]
-    local = Path(corpus) / V.SYNONYMS
-    if local.is_file():
-        rules.append(local.read_text(encoding="utf-8"))
-    return "\n".join(rules)
+        files = [(Path(override).read_text(encoding="utf-8"), str(override))]
+    else:
+        shipped = resources.files("service").joinpath("data", V.SYNONYMS)
+        files = [(shipped.read_text(encoding="utf-8"), str(shipped))]
+        local = Path(corpus) / V.SYNONYMS
+        if local.is_file():
+            files.append((local.read_text(encoding="utf-8"), str(local)))
+    for text, source in files:
+        check_synonyms(text, source)
+    return "\n".join(text for text, _ in files)
 
 
 def _processes(requested: int, total_chars: int) -> int:
