@@ -11,16 +11,12 @@ module can be imported (by a test, a server's preload) without reading anything.
 """
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
-
 from starlette.applications import Starlette
+from starlette.types import Receive, Scope, Send
 
 from service.web.app import create_app
 
 __all__ = ["app", "create_app"]
-
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 class _AppOnFirstCall:
@@ -31,7 +27,7 @@ class _AppOnFirstCall:
     def __init__(self) -> None:
         self._app: Starlette | None = None
 
-    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._app is None:
             self._app = create_app()
         await self._app(scope, receive, send)

@@ -188,12 +188,12 @@ def _sections(path: Path, lines: list[str], start: int, editorial: set[str]) -> 
     if not drafts:
         raise CorpusError(path, start + 1, "empty body: no '## ' section with text")
     sections, anchors = [], _AnchorMaker()
-    for heading, body, line in drafts:
+    for title, body, first_line in drafts:
         blocks = parse_blocks(body, paragraph_break="blank")
         if not blocks:
-            raise CorpusError(path, line, f"section {heading!r} has no text")
-        sections.append(Section(heading=heading, anchor=anchors.make(heading), blocks=blocks,
-                                editorial=heading in editorial))
+            raise CorpusError(path, first_line, f"section {title!r} has no text")
+        sections.append(Section(heading=title, anchor=anchors.make(title), blocks=blocks,
+                                editorial=title in editorial))
     return tuple(sections)
 
 

@@ -14,7 +14,8 @@ import os
 import signal
 import threading
 from multiprocessing.connection import Connection
-from typing import Callable, Sequence, TypeVar
+from multiprocessing.process import BaseProcess
+from typing import Any, Callable, Sequence, TypeVar
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 Part = TypeVar("Part")
@@ -54,6 +55,7 @@ def run_parts(work: Callable[[Part], Result], parts: Sequence[Part]) -> list[Res
 
 def _child(work: Callable[[Part], Result], part: Part, send: Connection, parent: int) -> None:
     _die_with(parent)
+    outcome: tuple[str, object]
     try:
         outcome = ("ok", work(part))
     except BaseException as exc:  # reported to the parent, which raises
@@ -74,7 +76,7 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def _result_of(child: multiprocessing.Process, receive: Connection) -> Result:
+def _result_of(child: BaseProcess, receive: Connection) -> Any:
     try:
         with receive:
             status, value = receive.recv()

@@ -35,7 +35,8 @@ def train_probe(examples: np.ndarray, owner: np.ndarray, signs: int, ordinary: n
     weight = weight.astype(np.float32)
     w = np.zeros((x.shape[1], signs + 1), dtype=np.float32)
     b = np.zeros(signs + 1, dtype=np.float32)
-    step_w, step_b = np.zeros_like(w), np.zeros_like(b)
+    step_w: np.ndarray = np.zeros_like(w)
+    step_b: np.ndarray = np.zeros_like(b)
     for _ in range(STEPS):
         z = x @ w + b
         z -= z.max(axis=1, keepdims=True)

@@ -18,7 +18,7 @@ import shutil
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator, Sequence, cast
 
 import numpy as np
 from whoosh import formats, index as whoosh_index
@@ -107,7 +107,7 @@ def _field_postings(fieldobj: FieldType, name: str, passages: Sequence[Passage],
     if token_rows is not None:
         vocabulary = counts.words if name == S.WORDS else counts.terms
         return _counted_postings(fieldobj, vocabulary, token_rows, token_rows.lengths)
-    return _analysed_postings(fieldobj, [S.stored_values(p, "")[name] for p in passages])
+    return _analysed_postings(fieldobj, [cast(str, S.stored_values(p, "")[name]) for p in passages])
 
 
 def _write_documents(codec: W3Codec, storage, segment, schema: Schema, passages: Sequence[Passage],
@@ -121,7 +121,8 @@ def _write_documents(codec: W3Codec, storage, segment, schema: Schema, passages:
         writer.start_doc(docnum)
         for name in names:
             field = schema[name]
-            length = per_field[name][docnum] if per_field[name] is not None and field.scorable else 0
+            field_lengths = per_field[name]
+            length = field_lengths[docnum] if field_lengths is not None and field.scorable else 0
             writer.add_field(name, field, stored.get(name) if field.stored else None, length)
         writer.finish_doc()
     writer.close()

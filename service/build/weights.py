@@ -45,13 +45,13 @@ def weigh(postings: dict[str, FieldPostings], n_docs: int) -> MatrixArrays:
     stems = {name: _stem_columns(postings[name], column, n_docs) for name in RANKED_FIELDS}
     pairs = {name: _adjacent_pairs(*stems[name]) for name in RANKED_FIELDS}
     pair_keys, pair_ids = np.unique(np.concatenate([keys for keys, _ in pairs.values()]), return_inverse=True)
-    pair_ids = np.split(len(vocab) + pair_ids, np.cumsum([len(pairs[name][0]) for name in RANKED_FIELDS])[:-1])
+    pair_columns = np.split(len(vocab) + pair_ids, np.cumsum([len(pairs[name][0]) for name in RANKED_FIELDS])[:-1])
     n_cols = len(vocab) + len(pair_keys)
     # Every field's (passage, column) counts scaled by its boost over its normalised length, then
     # summed over the fields in field order: one weight per distinct (column, passage), in
     # column-then-passage order, which is the compressed-column layout the matrix is saved in.
     keys, scaled = [], []
-    for name, pair_cols in zip(RANKED_FIELDS, pair_ids):
+    for name, pair_cols in zip(RANKED_FIELDS, pair_columns):
         sequence, starts = stems[name]
         docs = np.concatenate([np.repeat(np.arange(n_docs), np.diff(starts)), pairs[name][1]])
         cols = np.concatenate([sequence, pair_cols])

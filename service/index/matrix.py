@@ -95,7 +95,7 @@ class TermMatrix:
     def coverage(self, groups: Sequence[tuple[Sequence[int], float]]) -> np.ndarray:
         """Per passage, the summed weight of the groups (alternative columns) it matches."""
         single_rows, single_weights = [], []
-        out = None
+        out: np.ndarray | None = None
         for cols, weight in groups:
             if len(cols) == 1:  # a column holds each passage once: no double counting
                 rows = self.rows_of(cols[0])[0]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -70,7 +71,7 @@ def search(index: LoadedIndex, request: SearchRequest, cache: ResultCache | None
     """
     started = time.perf_counter()
     key = _cache_key(request)
-    ranked = cache.get(index.version, key) if cache is not None else None
+    ranked = cast("Ranked | None", cache.get(index.version, key)) if cache is not None else None
     if ranked is None:
         ranked = _rank(index, request)
         if cache is not None:
@@ -81,7 +82,7 @@ def search(index: LoadedIndex, request: SearchRequest, cache: ResultCache | None
 def cached_search(index: LoadedIndex, request: SearchRequest, cache: ResultCache) -> SearchResults | None:
     """The answer when the cache holds its ranking (cheap enough for the event loop), else None."""
     started = time.perf_counter()
-    ranked = cache.get(index.version, _cache_key(request))
+    ranked = cast("Ranked | None", cache.get(index.version, _cache_key(request)))
     return None if ranked is None else _results(request, ranked, started)
 
 
@@ -120,7 +121,7 @@ def _rank(index: LoadedIndex, request: SearchRequest) -> Ranked:
     allowed = _allowed_rows(index, request.article)
     lexical, eligible = _lexical_scores(index, plan, allowed)
     needed = request.offset + request.limit
-    if question_vector is None:
+    if semantic is None or question_vector is None:
         rows = _top(np.flatnonzero(eligible), lexical, needed)
         row_scores, total = lexical[rows], int(np.count_nonzero(eligible))
     else:

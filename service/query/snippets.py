@@ -68,7 +68,8 @@ class Marker:
             at = lower.find(start)
             while at >= 0:
                 if at == 0 or not _WORD_CHAR.match(lower, at - 1):
-                    end = _WORD_REST.match(lower, at + len(start)).end()
+                    rest = _WORD_REST.match(lower, at + len(start))
+                    end = rest.end() if rest else at + len(start)  # [^\W_]* always matches
                     if term_of(lower[at:end]) in self.stems:
                         found.add((at, end))
                 at = lower.find(start, at + len(start))

@@ -107,10 +107,10 @@ def score_urgent(questions: Iterable[dict], detect: Callable[[str], Finding | No
                 score.wrong.append((q["urgent"], shown, q["query"]))
         else:
             score.ordinary += 1
-            if shown is not None:
+            if finding is not None:
                 score.alarms += 1
-                score.alarm_rules[shown] += 1
-                score.false_alarms.append((shown, finding.basis, q["query"]))
+                score.alarm_rules[finding.sign.id] += 1
+                score.false_alarms.append((finding.sign.id, finding.basis, q["query"]))
         if finding is not None and finding.basis == BY_WORDS:
             score.by_words += 1
     return score

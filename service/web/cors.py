@@ -20,7 +20,7 @@ class CorsMiddleware(CORSMiddleware):
         headers = Headers(scope=scope) if scope["type"] == "http" else None
         is_preflight = (headers is not None and scope["method"] == "OPTIONS" and "origin" in headers
                         and "access-control-request-method" in headers)
-        if not is_preflight:
+        if headers is None or not is_preflight:
             await super().__call__(scope, receive, send)
             return
         response = self.preflight_response(request_headers=headers)
