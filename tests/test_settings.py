@@ -1,9 +1,12 @@
-"""Settings: defaults, the environment, and flags on top."""
+"""Settings: defaults, the environment, and flags on top; the declared table behind the flags,
+--help and the README; bad values refused in one line."""
+import ast
 from pathlib import Path
 
 import pytest
 
-from service.settings import Settings
+from service.settings import SETTINGS_TABLE, Settings, SettingsError
+from tests.conftest import ROOT as ROOT_DIR
 
 
 def test_defaults_without_environment():
@@ -44,3 +47,149 @@ def test_every_setting_is_in_the_readme_table():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     missing = [f.name for f in fields(Settings) if f"`HEALTHFAQ_{f.name.upper()}`" not in readme]
     assert missing == []
+
+
+# --- the declared table: every variable read, bounds enforced -------------------------------------
+
+# A valid value other than the default for every variable, with what it must read as. A new
+# setting fails test_every_variable_in_the_table_is_read until it has a line here.
+SAMPLES = {
+    "HEALTHFAQ_INDEX_DIR": ("/srv/index", Path("/srv/index")),
+    "HEALTHFAQ_CORPUS_PATH": ("/srv/corpus.jsonl", Path("/srv/corpus.jsonl")),
+    "HEALTHFAQ_HOST": ("0.0.0.0", "0.0.0.0"),
+    "HEALTHFAQ_PORT": ("65535", 65535),
+    "HEALTHFAQ_WORKERS": ("4", 4),
+    "HEALTHFAQ_CORS_ORIGINS": ("https://a.org/, https://b.org", ("https://a.org", "https://b.org")),
+    "HEALTHFAQ_MAX_CONCURRENCY": ("1", 1),
+    "HEALTHFAQ_MAX_CONCURRENCY_PER_CLIENT": ("3", 3),
+    "HEALTHFAQ_RATE_LIMIT_PER_MINUTE": ("120", 120),
+    "HEALTHFAQ_KEEP_ALIVE_TIMEOUT": ("60", 60),
+    "HEALTHFAQ_RELOAD_INTERVAL": ("0.05", 0.05),
+    "HEALTHFAQ_RESULT_CACHE_SIZE": ("0", 0),
+    "HEALTHFAQ_LOG_QUERIES": ("On", True),
+    "HEALTHFAQ_GAPS_FILE": ("/var/gaps.jsonl", Path("/var/gaps.jsonl")),
+    "HEALTHFAQ_BUILD_IF_MISSING": ("no", False),
+    "HEALTHFAQ_BUILD_PROCS": ("2", 2),
+    "HEALTHFAQ_EMBEDDING_MODEL": ("none", "none"),
+    "HEALTHFAQ_PUBLIC_URL": ("https://faq.example.org/", "https://faq.example.org"),
+}
+
+# Public contract: which flag sets which variable, on which subcommands.
+PUBLIC_FLAGS = {
+    "HEALTHFAQ_INDEX_DIR": ("--index", {"build", "serve", "search", "explain", "check-rules"}),
+    "HEALTHFAQ_CORPUS_PATH": ("--corpus", {"build", "serve"}),
+    "HEALTHFAQ_HOST": ("--host", {"serve"}),
+    "HEALTHFAQ_PORT": ("--port", {"serve"}),
+    "HEALTHFAQ_WORKERS": ("--workers", {"serve"}),
+    "HEALTHFAQ_GAPS_FILE": ("--file", {"gaps"}),
+    "HEALTHFAQ_BUILD_PROCS": ("--procs", {"build"}),
+    "HEALTHFAQ_EMBEDDING_MODEL": ("--model", {"build", "serve", "search", "explain", "check-rules"}),
+    "HEALTHFAQ_PUBLIC_URL": ("--base-url", {"search"}),
+}
+
+
+def test_the_table_declares_every_field_under_its_public_variable_and_flag():
+    from dataclasses import fields
+
+    assert [spec.name for spec in SETTINGS_TABLE] == [f.name for f in fields(Settings)]
+    assert {spec.env_var for spec in SETTINGS_TABLE} == set(SAMPLES)
+    assert {spec.env_var: (spec.flag, set(spec.commands)) for spec in SETTINGS_TABLE if spec.flag} == PUBLIC_FLAGS
+
+
+def test_every_variable_in_the_table_is_read():
+    defaults = Settings()
+    for spec in SETTINGS_TABLE:
+        text, expected = SAMPLES[spec.env_var]
+        assert expected != spec.default, f"{spec.env_var}: pick a sample other than the default"
+        settings = Settings.from_env({spec.env_var: text})
+        assert getattr(settings, spec.name) == expected, spec.env_var
+        others = {s.name for s in SETTINGS_TABLE} - {spec.name}
+        assert all(getattr(settings, n) == getattr(defaults, n) for n in others), spec.env_var
+    together = Settings.from_env({env: text for env, (text, _) in SAMPLES.items()})
+    assert {spec.env_var: getattr(together, spec.name) for spec in SETTINGS_TABLE} == {
+        env: expected for env, (_, expected) in SAMPLES.items()}
+
+
+def test_the_defaults_are_within_their_own_bounds():
+    for spec in SETTINGS_TABLE:
+        assert spec.checked(spec.default) == spec.default, spec.env_var
+
+
+@pytest.mark.parametrize("variable, text", [
+    ("HEALTHFAQ_PORT", "abc"), ("HEALTHFAQ_PORT", "0"), ("HEALTHFAQ_PORT", "65536"), ("HEALTHFAQ_PORT", "80.0"),
+    ("HEALTHFAQ_WORKERS", "0"), ("HEALTHFAQ_MAX_CONCURRENCY", "0"), ("HEALTHFAQ_KEEP_ALIVE_TIMEOUT", "0"),
+    ("HEALTHFAQ_MAX_CONCURRENCY_PER_CLIENT", "-1"), ("HEALTHFAQ_RATE_LIMIT_PER_MINUTE", "-5"),
+    ("HEALTHFAQ_RESULT_CACHE_SIZE", "-1"), ("HEALTHFAQ_BUILD_PROCS", "-1"),
+    ("HEALTHFAQ_RELOAD_INTERVAL", "0"), ("HEALTHFAQ_RELOAD_INTERVAL", "0.01"), ("HEALTHFAQ_RELOAD_INTERVAL", "-1"),
+    ("HEALTHFAQ_RELOAD_INTERVAL", "nan"), ("HEALTHFAQ_RELOAD_INTERVAL", "inf"), ("HEALTHFAQ_RELOAD_INTERVAL", "1s"),
+    ("HEALTHFAQ_LOG_QUERIES", "maybe"), ("HEALTHFAQ_BUILD_IF_MISSING", "ture"), ("HEALTHFAQ_HOST", "my host"),
+    ("HEALTHFAQ_PUBLIC_URL", "faq.example.org"),
+])
+def test_a_bad_value_is_refused_naming_the_variable_and_the_text(variable, text):
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({variable: text})
+    message = str(refused.value)
+    assert message.startswith(f"{variable} must be ") and message.endswith(f", not {text!r}")
+    assert "\n" not in message
+
+
+def test_the_bounds_themselves_are_allowed():
+    assert Settings.from_env({"HEALTHFAQ_PORT": "1"}).port == 1
+    assert Settings.from_env({"HEALTHFAQ_RELOAD_INTERVAL": "86400"}).reload_interval == 86400.0
+    assert Settings.from_env({"HEALTHFAQ_WORKERS": "1", "HEALTHFAQ_BUILD_PROCS": "0"}).build_procs == 0
+
+
+@pytest.mark.parametrize("word, meaning", [("1", True), ("true", True), ("YES", True), (" on ", True),
+                                           ("0", False), ("False", False), ("no", False), ("off", False)])
+def test_a_switch_takes_the_usual_spellings(word, meaning):
+    assert Settings.from_env({"HEALTHFAQ_LOG_QUERIES": word}).log_queries is meaning
+
+
+def test_settings_made_in_code_are_checked_too():
+    with pytest.raises(SettingsError, match=r"^HEALTHFAQ_PORT must be a whole number from 1 to 65535, not 0$"):
+        Settings(port=0)
+    with pytest.raises(SettingsError, match="HEALTHFAQ_RELOAD_INTERVAL"):
+        Settings(reload_interval=0)
+    with pytest.raises(SettingsError, match="HEALTHFAQ_LOG_QUERIES"):
+        Settings(log_queries="yes")  # text is for the environment; code says True
+    with pytest.raises(SettingsError, match="HEALTHFAQ_WORKERS"):
+        Settings.from_env({}, workers=0)
+    made = Settings(index_dir="/srv/index", build_if_missing=False, reload_interval=2)
+    assert made.index_dir == Path("/srv/index") and made.reload_interval == 2.0
+
+
+# --- only settings.py reads the environment -------------------------------------------------------
+
+def _environment_uses(tree: ast.AST) -> list[tuple[int, bool, bool]]:
+    """(line, is a write such as os.environ[k] = v, inside a function) for each use of os.environ,
+    os.getenv or a name imported from os for reading the environment."""
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    uses = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "os" and any(
+                a.name in {"environ", "getenv", "environb", "getenvb"} for a in node.names):
+            uses.append((node.lineno, False, False))
+        if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "os"
+                and node.attr in {"environ", "getenv", "environb", "getenvb"}):
+            continue
+        parent = parents.get(node)
+        write = isinstance(parent, ast.Subscript) and isinstance(parent.ctx, ast.Store)
+        inside, up = False, parent
+        while up is not None:
+            inside = inside or isinstance(up, (ast.FunctionDef, ast.AsyncFunctionDef))
+            up = parents.get(up)
+        uses.append((node.lineno, write, inside))
+    return uses
+
+
+def test_only_settings_reads_the_environment_and_never_at_import():
+    service = ROOT_DIR / "service"
+    offences = []
+    for module in sorted(service.rglob("*.py")):
+        for line, write, inside in _environment_uses(ast.parse(module.read_text(encoding="utf-8"))):
+            where = f"{module.relative_to(ROOT_DIR)}:{line}"
+            if module == service / "settings.py":
+                offences += [] if inside else [f"{where} reads the environment at import"]
+            elif not write:  # cli.py hands flags to uvicorn's workers by writing variables
+                offences.append(f"{where} reads the environment")
+    assert offences == []
