@@ -1,10 +1,15 @@
 """Settings: defaults, the environment, and flags on top; the declared table behind the flags,
 --help and the README; bad values refused in one line."""
 import ast
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from service import cli
 from service.settings import SETTINGS_TABLE, Settings, SettingsError
 from tests.conftest import ROOT as ROOT_DIR
 
@@ -193,3 +198,96 @@ def test_only_settings_reads_the_environment_and_never_at_import():
             elif not write:  # cli.py hands flags to uvicorn's workers by writing variables
                 offences.append(f"{where} reads the environment")
     assert offences == []
+
+
+# --- through the command line ---------------------------------------------------------------------
+
+# What each subcommand needs besides its flags to get as far as reading its settings.
+COMMAND_ARGS = {"build": [], "serve": [], "search": ["kegel"], "explain": ["kegel"],
+                "check-rules": ["--questions", "labelled.jsonl"], "gaps": []}
+
+
+@pytest.fixture()
+def clean_env(monkeypatch):
+    """No HEALTHFAQ_* variable from the shell running the tests."""
+    for spec in SETTINGS_TABLE:
+        monkeypatch.delenv(spec.env_var, raising=False)
+    return monkeypatch
+
+
+def test_every_subcommand_named_in_the_table_exists():
+    assert set(COMMAND_ARGS) >= {c for spec in SETTINGS_TABLE for c in spec.commands}
+    parser = cli._parser()
+    for command in COMMAND_ARGS:
+        assert parser.parse_args([command, *COMMAND_ARGS[command]]).command == command
+
+
+def test_every_flag_sets_its_setting(clean_env):
+    parser = cli._parser()
+    for spec in SETTINGS_TABLE:
+        text, expected = SAMPLES[spec.env_var]
+        for command in spec.commands:
+            args = parser.parse_args([command, *COMMAND_ARGS[command], spec.flag, text])
+            assert getattr(cli._settings(args), spec.name) == expected, (command, spec.flag)
+
+
+def _run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    status = cli.main(list(argv))
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+@pytest.mark.parametrize("command", sorted(COMMAND_ARGS))
+def test_a_bad_variable_stops_every_command_with_one_line(command, clean_env, capsys, tmp_path):
+    clean_env.setenv("HEALTHFAQ_PORT", "abc")
+    clean_env.setenv("HEALTHFAQ_INDEX_DIR", str(tmp_path / "index"))
+    clean_env.setenv("HEALTHFAQ_CORPUS_PATH", str(tmp_path / "corpus"))
+    status, out, err = _run_cli(capsys, command, *COMMAND_ARGS[command])
+    assert status == 2 and out == ""
+    assert err.splitlines() == ["error: HEALTHFAQ_PORT must be a whole number from 1 to 65535, not 'abc'"]
+    assert not (tmp_path / "index").exists()
+
+
+def test_a_zero_reload_interval_stops_serve(clean_env, capsys, tmp_path):
+    clean_env.setenv("HEALTHFAQ_RELOAD_INTERVAL", "0")
+    status, _, err = _run_cli(capsys, "serve", "--index", str(tmp_path / "index"))
+    assert status == 2
+    assert err.splitlines() == ["error: HEALTHFAQ_RELOAD_INTERVAL must be a number of seconds from 0.05 "
+                                "to 86400, not '0'"]
+
+
+@pytest.mark.parametrize("argv, variable", [
+    (["serve", "--port", "0"], "HEALTHFAQ_PORT"), (["serve", "--port", "http"], "HEALTHFAQ_PORT"),
+    (["serve", "--workers", "0"], "HEALTHFAQ_WORKERS"), (["build", "--procs", "-1"], "HEALTHFAQ_BUILD_PROCS"),
+    (["search", "kegel", "--base-url", "faq.example.org"], "HEALTHFAQ_PUBLIC_URL"),
+])
+def test_a_bad_flag_is_one_line_naming_the_variable_and_the_flag(argv, variable, clean_env, capsys, tmp_path):
+    status, out, err = _run_cli(capsys, *argv, "--index", str(tmp_path / "index"))
+    flag, text = argv[-2], argv[-1]
+    assert status == 2 and out == ""
+    assert len(err.splitlines()) == 1
+    assert err.startswith(f"error: {variable} must be ") and err.rstrip().endswith(f"not {text!r} (from {flag})")
+
+
+def test_help_lists_each_commands_setting_flags_with_their_doc(capsys):
+    for command in COMMAND_ARGS:
+        with pytest.raises(SystemExit) as done:
+            cli.main([command, "--help"])
+        assert done.value.code == 0
+        printed = capsys.readouterr().out
+        unwrapped = "".join(printed.split())  # argparse wraps lines, even at hyphens
+        for spec in SETTINGS_TABLE:
+            if command in spec.commands:
+                flag_and_help = re.escape(spec.flag) + "[A-Z_]+" + re.escape("".join(spec.help.split()))
+                assert re.search(flag_and_help, unwrapped), (command, spec.flag)
+            elif spec.flag:
+                assert not re.search(rf"(?<![\w-]){spec.flag}(?![\w-])", printed), (command, spec.flag)
+
+
+def test_a_real_process_prints_one_line_and_no_traceback(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEALTHFAQ_")}
+    done = subprocess.run([sys.executable, "-m", "service", "serve", "--index", str(tmp_path / "index")],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT_DIR,
+                          env={**env, "HEALTHFAQ_PORT": "abc"})
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == ["error: HEALTHFAQ_PORT must be a whole number from 1 to 65535, not 'abc'"]
