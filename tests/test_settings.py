@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from service import cli
-from service.settings import SETTINGS_TABLE, Settings, SettingsError
+from service.settings import SETTINGS_TABLE, Settings, SettingsError, settings_table_markdown
 from tests.conftest import ROOT as ROOT_DIR
 
 
@@ -291,3 +291,22 @@ def test_a_real_process_prints_one_line_and_no_traceback(tmp_path):
                           env={**env, "HEALTHFAQ_PORT": "abc"})
     assert done.returncode == 2, done.stderr
     assert done.stderr.splitlines() == ["error: HEALTHFAQ_PORT must be a whole number from 1 to 65535, not 'abc'"]
+
+
+# --- the README's table ---------------------------------------------------------------------------
+
+def test_the_readme_table_is_the_declared_one():
+    readme = (ROOT_DIR / "README.md").read_text(encoding="utf-8")
+    start = readme.index("### Settings\n")
+    section = readme[start:readme.index("\n## ", start)]
+    shown = "\n".join(line for line in section.splitlines() if line.startswith("|"))
+    generated = settings_table_markdown()
+    assert shown == generated, ("README.md's Settings table differs from service/settings.py; replace it with "
+                                "the output of `python -m service.settings --markdown`:\n" + generated)
+
+
+def test_the_markdown_command_prints_the_table(capsys):
+    from service.settings import _main
+
+    assert _main(["--markdown"]) == 0
+    assert capsys.readouterr().out == settings_table_markdown() + "\n"
