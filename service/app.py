@@ -15,6 +15,7 @@ from typing import Any, Awaitable, Callable
 
 from starlette.applications import Starlette
 
+from service.settings import SettingsError
 from service.web.app import create_app
 
 __all__ = ["app", "create_app"]
@@ -33,8 +34,22 @@ class _AppOnFirstCall:
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if self._app is None:
-            self._app = create_app()
+            try:
+                self._app = create_app()
+            except SettingsError as exc:
+                if scope["type"] != "lifespan":
+                    raise
+                await _fail_startup(receive, send, str(exc))
+                return
         await self._app(scope, receive, send)
+
+
+async def _fail_startup(receive: Receive, send: Send, reason: str) -> None:
+    """A bad HEALTHFAQ_* value: answer the server's start-up with "failed" and the one line that
+    names the setting. The server logs that line and exits; an exception here would be taken for
+    an app without lifespan support, and every request would then fail with a traceback."""
+    await receive()  # lifespan.startup
+    await send({"type": "lifespan.startup.failed", "message": reason})
 
 
 app = _AppOnFirstCall()

@@ -293,6 +293,21 @@ def test_a_real_process_prints_one_line_and_no_traceback(tmp_path):
     assert done.stderr.splitlines() == ["error: HEALTHFAQ_PORT must be a whole number from 1 to 65535, not 'abc'"]
 
 
+def test_uvicorn_with_a_bad_variable_logs_one_line_and_exits(tmp_path):
+    """`uvicorn service.app:app` reads the settings at start-up: a bad one fails it cleanly."""
+    from tests.conftest import free_port
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEALTHFAQ_")}
+    env.update(HEALTHFAQ_RELOAD_INTERVAL="0", HEALTHFAQ_INDEX_DIR=str(tmp_path / "index"))
+    done = subprocess.run([sys.executable, "-m", "uvicorn", "service.app:app", "--port", str(free_port())],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT_DIR, env=env)
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR")]
+    assert errors == ["ERROR:    HEALTHFAQ_RELOAD_INTERVAL must be a number of seconds from 0.05 to 86400, not '0'",
+                      "ERROR:    Application startup failed. Exiting."], done.stderr
+
+
 # --- the README's table ---------------------------------------------------------------------------
 
 def test_the_readme_table_is_the_declared_one():
