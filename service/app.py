@@ -14,6 +14,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
+from service.settings import SettingsError
 from service.web.app import create_app
 
 __all__ = ["app", "create_app"]
@@ -29,8 +30,22 @@ class _AppOnFirstCall:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._app is None:
-            self._app = create_app()
+            try:
+                self._app = create_app()
+            except SettingsError as exc:
+                if scope["type"] != "lifespan":
+                    raise
+                await _fail_startup(receive, send, str(exc))
+                return
         await self._app(scope, receive, send)
+
+
+async def _fail_startup(receive: Receive, send: Send, reason: str) -> None:
+    """A bad HEALTHFAQ_* value: answer the server's start-up with "failed" and the one line that
+    names the setting. The server logs that line and exits; an exception here would be taken for
+    an app without lifespan support, and every request would then fail with a traceback."""
+    await receive()  # lifespan.startup
+    await send({"type": "lifespan.startup.failed", "message": reason})
 
 
 app = _AppOnFirstCall()

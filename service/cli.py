@@ -13,7 +13,7 @@ from typing import Sequence
 
 from service.index import version as V
 from service.index.errors import CorpusError
-from service.settings import Settings, SettingsError
+from service.settings import SETTINGS_TABLE, Settings, SettingsError
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
@@ -33,41 +33,32 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
 
     build = commands.add_parser("build", help="build the index from the corpus and publish it")
-    _index_options(build)
+    _setting_flags(build, "build")
     build.add_argument("--synonyms", type=Path, help="synonyms file (default: corpus/synonyms.txt)")
-    build.add_argument("--procs", type=int, help="processes writing index segments, at most one per "
-                       "core (default: 2 on multi-core machines for corpora of 4,000+ passages, else 1)")
     build.set_defaults(run=_build)
 
     serve = commands.add_parser("serve", help="serve the API and pages (builds the index when missing)")
-    _index_options(serve)
-    serve.add_argument("--host", help="bind address (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port (default 8000)")
-    serve.add_argument("--workers", type=int, help="uvicorn worker processes (default 1)")
+    _setting_flags(serve, "serve")
     serve.set_defaults(run=_serve)
 
     gaps = commands.add_parser("gaps", help="the most frequent questions that found nothing (opt-in log)")
-    gaps.add_argument("--file", type=Path, help="content-gaps log (default: $HEALTHFAQ_GAPS_FILE)")
+    _setting_flags(gaps, "gaps")
     gaps.add_argument("--top", type=int, default=20, help="how many questions to list (default 20)")
     gaps.add_argument("--json", action="store_true", help="print JSON: [{question, count}]")
     gaps.set_defaults(run=_gaps)
 
     search = commands.add_parser("search", help="print the best passages for a question")
     search.add_argument("question")
-    search.add_argument("--index", type=Path, help="index directory (default index/)")
     search.add_argument("--limit", type=int, default=5)
     search.add_argument("--article", help="only passages of this article slug")
     search.add_argument("--json", action="store_true", help="print the API's JSON")
-    search.add_argument("--base-url", help="this service's public address, the start of its own links "
-                        "(default: $HEALTHFAQ_PUBLIC_URL, else http://HOST:PORT of `serve`)")
-    _model_option(search)
+    _setting_flags(search, "search")
     search.set_defaults(run=_search)
 
     explain = commands.add_parser("explain", help="for editors: why a question gets (or does not get) an "
                                   "emergency notice or care advice")
     explain.add_argument("question")
-    explain.add_argument("--index", type=Path, help="index directory (default index/)")
-    _model_option(explain)
+    _setting_flags(explain, "explain")
     explain.set_defaults(run=_explain)
 
     check = commands.add_parser("check-rules", help="for editors: score emergency rules and care advice "
@@ -76,33 +67,31 @@ def _parser() -> argparse.ArgumentParser:
                        help="JSON Lines: {qid, query, urgent: rule id or null} and/or {care: true|false}; "
                        "repeat for several files")
     check.add_argument("--rules", type=Path, help="an edited urgent.yaml to score instead of the index's own")
-    check.add_argument("--index", type=Path, help="index directory (default index/)")
     check.add_argument("--split", choices=["all", "tune", "holdout"], default="all",
                        help="score one half of each file (split by a hash of each qid) or all of it")
     check.add_argument("--show", type=int, default=10, help="list up to N misses, false alarms and wrong "
                        "rules (default 10)")
-    _model_option(check)
+    _setting_flags(check, "check-rules")
     check.set_defaults(run=_check_rules)
     return parser
 
 
-def _index_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--corpus", type=Path, help="corpus folder or JSONL file (default corpus/)")
-    parser.add_argument("--index", type=Path, help="index directory (default index/)")
-    _model_option(parser)
-
-
-def _model_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", help="sentence-embedding model folder (default: the one shipped with "
-                        "the package; 'none' for lexical search only)")
+def _setting_flags(parser: argparse.ArgumentParser, command: str) -> None:
+    """The flags of the settings this subcommand takes, made from the declared table in
+    settings.py, so a flag, its --help and the README's table say the same thing. The text typed
+    is kept as text: settings.py reads and checks it like the variable's (see _settings)."""
+    for spec in SETTINGS_TABLE:
+        if command in spec.commands:
+            parser.add_argument(spec.flag, dest=spec.name, metavar=spec.flag.lstrip("-").upper().replace("-", "_"),
+                                help=spec.help.replace("%", "%%"))
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(index_dir=getattr(args, "index", None), corpus_path=getattr(args, "corpus", None),
-                             host=getattr(args, "host", None), port=getattr(args, "port", None),
-                             workers=getattr(args, "workers", None), build_procs=getattr(args, "procs", None),
-                             embedding_model=getattr(args, "model", None),
-                             public_url=getattr(args, "base_url", None))
+    """The environment's settings with this command's flags on top; a bad value of either raises
+    SettingsError, which main() prints as one line."""
+    given = {spec.name: getattr(args, spec.name) for spec in SETTINGS_TABLE
+             if getattr(args, spec.name, None) is not None}
+    return Settings.from_env_and_flags(given)
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -219,7 +208,7 @@ def _log_config() -> dict:
 def _gaps(args: argparse.Namespace) -> int:
     from service.web.gaps import top_gaps
 
-    path = args.file or Settings.from_env().gaps_file
+    path = _settings(args).gaps_file
     if path is None:
         print("error: no content-gaps log: set HEALTHFAQ_GAPS_FILE for `serve` (off by default, so "
               "questions are never stored) or pass --file", file=sys.stderr)
