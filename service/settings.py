@@ -192,7 +192,7 @@ class Settings:
         (), Origins(), "comma-separated origins allowed to call the API from their pages")
     # Requests a worker works on at once before answering 503 instead of queueing without bound.
     max_concurrency: int = setting(
-        64, WholeNumber(1), "requests a worker works on at once before answering `503 overloaded`")
+        64, WholeNumber(0), "requests a worker works on at once before answering `503 overloaded` (`0`: no cap)")
     # Of those, how many one client address may hold (0 = a quarter): the noisiest client is shed first.
     max_concurrency_per_client: int = setting(
         0, WholeNumber(0), "requests one client address may have in flight at once (see Operations)",
