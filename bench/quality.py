@@ -1,7 +1,7 @@
 """Quality beside the speed: MRR@10 on the faq mix, so a faster peer is seen with what it finds.
 
-Documents are ranked by their best passage, as scripts/evaluate.py does: 50 passages are fetched
-to rank 10 distinct articles.
+Documents are ranked by their best passage, with scripts/evaluate.py's metrics (ranking_metrics.py):
+50 passages are fetched to rank 10 distinct articles.
 """
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ from typing import Sequence
 
 from bench.engines import Engine
 from bench.mixes import Query
+from bench.ranking_metrics import K, mean, reciprocal_rank, relevant_ranks, top_documents
 
-K = 10
 PASSAGES_FETCHED = 50
 
 
 def mrr_at_10(engine: Engine, queries: Sequence[Query]) -> float:
-    total = 0.0
+    """The mean over ``queries`` of 1 / the rank of the first relevant article among the first K."""
+    reciprocal_ranks = []
     for q in queries:
-        docs = list(dict.fromkeys(engine.slugs(q, PASSAGES_FETCHED)))[:K]
-        rank = next((i for i, d in enumerate(docs, start=1) if d in q.relevant), None)
-        total += 1.0 / rank if rank else 0.0
-    return total / max(1, len(queries))
+        articles = top_documents(engine.slugs(q, PASSAGES_FETCHED), K)
+        reciprocal_ranks.append(reciprocal_rank(relevant_ranks(articles, q.relevant)))
+    return mean(reciprocal_ranks)

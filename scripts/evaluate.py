@@ -10,7 +10,8 @@ Seed format ({"query", "expect_any", "k", "forbid", "expect_empty"}): success@k,
 the first passage containing an expected phrase), chrome violations, non-empty answers to
 unanswerable questions.
 MedQuAD format ({"qid", "query", "relevant": [doc ids]}): documents ranked by their best passage;
-MRR@10, nDCG@10, success@1 and success@10, for ours and for the baseline in the same run. The
+MRR@10, nDCG@10, success@1 and success@10 (defined in bench/ranking_metrics.py, which the
+benchmark's MRR@10 shares), for ours and for the baseline in the same run. The
 baseline is a Whoosh index over the same passages with the same analyzer: one field holding title
 and passage text, Whoosh's BM25F defaults, the OR of the analysed terms, nothing else.
 """
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import random
 import statistics
 import sys
@@ -32,12 +32,11 @@ from whoosh import index as whoosh_index  # noqa: E402
 from whoosh.fields import ID, TEXT, Schema  # noqa: E402
 from whoosh.query import Or, Term  # noqa: E402
 
+from bench.ranking_metrics import K, mean, ndcg, reciprocal_rank, relevant_ranks, success_at, top_documents  # noqa: E402
 from service.index.schema import HealthAnalyzer, analyze  # noqa: E402
 from service.query.search import SearchRequest, search  # noqa: E402
 from service.index.semantic import load_encoder  # noqa: E402
 from service.query.store import IndexUnavailable, LoadedIndex, open_current  # noqa: E402
-
-K = 10
 
 
 def main() -> int:
@@ -103,21 +102,18 @@ class PlainBaseline:
 
 
 def score_documents(run, questions: list[dict]) -> dict:
-    rr, ndcg, s1, s10, took = [], [], [], [], []
+    rr, gains, s1, s10, took = [], [], [], [], []
     for q in questions:
         started = time.perf_counter()
         passages = run(q["query"])
         took.append((time.perf_counter() - started) * 1000)
-        docs = list(dict.fromkeys(p.article.slug for p in passages))[:K]
         relevant = set(q["relevant"])
-        ranks = [i for i, d in enumerate(docs, start=1) if d in relevant]
-        rr.append(1 / ranks[0] if ranks else 0.0)
-        dcg = sum(1 / math.log2(r + 1) for r in ranks)
-        ideal = sum(1 / math.log2(r + 1) for r in range(1, min(len(relevant), K) + 1))
-        ndcg.append(dcg / ideal if ideal else 0.0)
-        s1.append(1.0 if ranks and ranks[0] == 1 else 0.0)
-        s10.append(1.0 if ranks else 0.0)
-    return {"MRR@10": _mean(rr), "nDCG@10": _mean(ndcg), "success@1": _mean(s1), "success@10": _mean(s10),
+        ranks = relevant_ranks(top_documents((p.article.slug for p in passages), K), relevant)
+        rr.append(reciprocal_rank(ranks))
+        gains.append(ndcg(ranks, len(relevant), K))
+        s1.append(success_at(ranks, 1))
+        s10.append(success_at(ranks, K))
+    return {"MRR@10": mean(rr), "nDCG@10": mean(gains), "success@1": mean(s1), "success@10": mean(s10),
             **_latency(took)}
 
 
@@ -132,11 +128,11 @@ def score_seed(run, questions: list[dict]) -> dict:
         if q.get("expect_any"):
             phrases = [" ".join(x.split()) for x in q["expect_any"]]
             ranks = [i for i, t in enumerate(texts[:K], start=1) if any(x in t for x in phrases)]
-            hits_at_k.append(1.0 if ranks and ranks[0] <= q.get("k", 3) else 0.0)
-            rr.append(1 / ranks[0] if ranks else 0.0)
+            hits_at_k.append(success_at(ranks, q.get("k", 3)))
+            rr.append(reciprocal_rank(ranks))
         chrome += sum(1 for t in texts for f in q.get("forbid", []) if f in t)
         noisy += 1 if q.get("expect_empty") and passages else 0
-    return {"success@k": _mean(hits_at_k), "MRR@10": _mean(rr), "graded": len(graded),
+    return {"success@k": mean(hits_at_k), "MRR@10": mean(rr), "graded": len(graded),
             "chrome violations": chrome, "answered unanswerable": noisy, **_latency(took)}
 
 
@@ -164,14 +160,10 @@ def score_urgent(index: LoadedIndex, questions: list[dict]) -> dict:
         notice = found[q["qid"]]
         if bool(notice) != bool(q["urgent"]):
             print(f"  {'missed' if q['urgent'] else 'false alarm'}: {q['query']}", file=sys.stderr)
-    return {"recall": _mean([1.0 if found[q["qid"]] else 0.0 for q in urgent]),
-            "false alarms": _mean([1.0 if found[q["qid"]] else 0.0 for q in calm]),
+    return {"recall": mean([1.0 if found[q["qid"]] else 0.0 for q in urgent]),
+            "false alarms": mean([1.0 if found[q["qid"]] else 0.0 for q in calm]),
             "other rule": sum(1 for q in urgent if found[q["qid"]] and found[q["qid"]].id != q["urgent"]),
             "urgent": len(urgent), "not urgent": len(calm)}
-
-
-def _mean(values: list[float]) -> float:
-    return sum(values) / len(values) if values else 0.0
 
 
 def _latency(took: list[float]) -> dict:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from service.index.links import article_link
+
 
 @dataclass(frozen=True)
 class Block:
@@ -60,8 +62,11 @@ class Passage:
     @property
     def url(self) -> str:
         """The article's own page when known, else this service's article page, at the section."""
-        base = self.article.url or f"/articles/{self.article.slug}"
-        return f"{base}#{self.anchor}"
+        return self.link()
+
+    def link(self, public_url: str = "") -> str:
+        """``url``, made absolute with this service's public address when it is one of our pages."""
+        return article_link(self.article.slug, self.article.url, self.anchor, public_url)
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,7 @@ class Hit:
             "text": p.text,
             "snippet": self.snippet,
             "score": round(self.score, 4),
-            "url": public_url + p.url if p.url.startswith("/") else p.url,
+            "url": p.link(public_url),
         }
 
 
@@ -90,7 +95,7 @@ class CareAdvice:
     def to_dict(self, public_url: str = "") -> dict:
         p = self.passage
         return {"id": p.id, "article": p.article.to_dict(), "section": p.section,
-                "text": p.text, "url": public_url + p.url if p.url.startswith("/") else p.url}
+                "text": p.text, "url": p.link(public_url)}
 
 
 @dataclass(frozen=True)

@@ -35,9 +35,16 @@ _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _MIN_LEN = 2
 
 
+def plain_forms(text: str) -> str:
+    """Compatibility forms as the plain characters they stand for (NFKC): fullwidth "ｆｅｖｅｒ" is
+    "fever", the ligature in "ﬁt" is "fi". Case and punctuation are kept, for readers of the text
+    itself (the safety checks' clauses) that must see the letters analysis sees."""
+    return unicodedata.normalize("NFKC", text)
+
+
 def normalize(text: str) -> str:
     """Unicode-normalised, lowercased text with typographic apostrophes made plain."""
-    return unicodedata.normalize("NFKC", text).replace("\u2019", "'").lower()
+    return plain_forms(text).replace("\u2019", "'").lower()
 
 
 @lru_cache(maxsize=200_000)
@@ -50,6 +57,11 @@ def word_spans(text: str) -> Iterator[tuple[str, int, int]]:
     # NFKC can change lengths; offsets refer to the text as given, so lowercase per match.
     for match in _WORD.finditer(text):
         yield normalize(match.group()), match.start(), match.end()
+
+
+def every_word(text: str) -> list[str]:
+    """All the words, one letter long too, normalised as ``words`` and ``analyze`` read them."""
+    return _WORD.findall(normalize(text))
 
 
 def words(text: str) -> list[str]:

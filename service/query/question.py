@@ -21,10 +21,13 @@ SYNONYM_WEIGHT = 0.5
 PAIR_WEIGHT = 0.6
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
+# Greetings and thanks: chatter wherever they stand, and what makes the word after them a
+# salutation ("hi doctor").
+_GREETING = frozenset("hi hello hey dear thanks thank thx".split())
 # Conversational words that carry no medical content in a pasted message. General English,
 # not tuned to any question: greetings, sign-offs, relatives, time fillers and hedges.
-CHATTER = frozenset("""
-hi hello hey dear thanks thank thx regards cheers please pls kindly
+CHATTER = _GREETING | frozenset("""
+regards cheers please pls kindly
 help helpful question questions ask asking wondering wonder wondered know knew tell told advice
 advise suggest could would should might must shall im ive id dont doesnt didnt cant wont isnt
 my me mine our i he she they them his her their him husband wife partner boyfriend girlfriend
@@ -40,7 +43,6 @@ _CHATTER_STEMS = frozenset(stem(w) for w in CHATTER)
 # Words that address someone: chatter in a salutation ("Hi doctor,", "thanks doc"), at the very
 # start or end of a message, but the point of "should I see a doctor".
 SALUTATION = frozenset("doctor doc dr sir madam".split())
-_GREETING = frozenset("hi hello hey dear thanks thank thx".split())
 # Each part of a word written joined ("bellybutton") is at least this long.
 MIN_COMPOUND_PART = 3
 

@@ -19,6 +19,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from service.web.errors import ApiError
+from service.index.links import article_link
 from service.index.models import Passage
 from service.index.schema import STOP, normalize, word_spans
 from service.query.spelling import max_distance
@@ -222,11 +223,6 @@ def _static_key(candidate: _Candidate) -> tuple:
     return (_KIND_ORDER[candidate.suggestion.kind], -candidate.weight, len(text), text)
 
 
-def _article_link(meta: dict, anchor: str | None = None) -> str:
-    base = meta.get("url") or f"/articles/{meta['slug']}"
-    return f"{base}#{anchor}" if anchor else base
-
-
 def _titles_and_sections(articles: Mapping[str, dict]) -> list[_Candidate]:
     out: list[_Candidate] = []
     # A heading several articles share ("Summary") says nothing about any one of them.
@@ -234,13 +230,14 @@ def _titles_and_sections(articles: Mapping[str, dict]) -> list[_Candidate]:
                                for s in {normalize(s["heading"]): s for s in meta.get("sections", [])}.values())
     for meta in articles.values():
         title = meta["title"]
-        out.append(_Candidate(Suggestion(title, "title", _article_link(meta)), _words(title), 0))
+        title_link = article_link(meta["slug"], meta.get("url"))
+        out.append(_Candidate(Suggestion(title, "title", title_link), _words(title), 0))
         for section in meta.get("sections", []):
             heading = section["heading"]
             if heading_articles[normalize(heading)] > 1 or normalize(heading) == normalize(title):
                 continue
-            out.append(_Candidate(Suggestion(heading, "section", _article_link(meta, section["anchor"])),
-                                  _words(heading), 0))
+            section_link = article_link(meta["slug"], meta.get("url"), section["anchor"])
+            out.append(_Candidate(Suggestion(heading, "section", section_link), _words(heading), 0))
     return out
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from service.index.schema import term_of
+from service.index.schema import every_word, plain_forms, term_of
+from service.index.schema import words as surface_words
 
 _CLAUSE = re.compile(r"[.!?;:\n]+|,\s*(?:but|and then|then|now)\b|\bbut\b", re.IGNORECASE)
 _CANNOT = re.compile(r"\b(can ?not|can['’]?t|unable to)\b", re.IGNORECASE)  # "couldn't" is past: "could not"
@@ -23,7 +24,6 @@ _NOT_CONTRACTION = re.compile(r"\b(do|does|did|is|are|was|were|has|have|had|woul
                               re.IGNORECASE)
 _MODAL_NOT = re.compile(r"\b(could|would|should|might) not\b", re.IGNORECASE)
 _OTHER_NOT = re.compile(r"n['’]t\b", re.IGNORECASE)
-_WORD = re.compile(r"[^\W_]+")
 # A clause denying a sign: one of these words before the sign's first word.
 NEGATION = frozenset("no not never without nor neither none denies deny denied nothing".split())
 NEGATION_REACH = 3  # words before a sign that a negation reaches
@@ -81,10 +81,10 @@ def plain_negatives(text: str) -> str:
 
 
 def stems_of(text: str) -> list[str]:
-    """The analyser's stems, with negation words kept as "not": "not breathing" is a sign of its
-    own, and a negation before a sign denies it."""
+    """The analyser's stems (schema.analyze, its normalisation included), with negation words
+    kept as "not": "not breathing" is a sign of its own, and a negation before a sign denies it."""
     found = []
-    for word in _WORD.findall(text.lower()):
+    for word in surface_words(text):
         term = "not" if word in NEGATION else term_of(word)
         if term:
             found.append(term)
@@ -116,9 +116,11 @@ class Clause:
 
 
 def clauses(text: str) -> list[Clause]:
+    """The question's clauses, read in the letters search analyses: in plain forms (schema.py), so
+    that a fullwidth or ligature spelling states, denies and dates a sign as the plain one does."""
     found = []
-    for piece in _pieces(plain_negatives(text)):
-        words = tuple(w.lower() for w in _WORD.findall(piece))
+    for piece in _pieces(plain_negatives(plain_forms(text))):
+        words = tuple(every_word(piece))
         if not words:
             continue
         opener = words[1] if words[0] in _LEADING and len(words) > 1 else words[0]
@@ -135,7 +137,7 @@ def _pieces(text: str) -> list[str]:
     not come down, his neck is stiff, ..." is not denied whole by its first part."""
     found = []
     for piece in _CLAUSE.split(text):
-        if len(_WORD.findall(piece)) > LONG_CLAUSE_WORDS and "," in piece:
+        if len(every_word(piece)) > LONG_CLAUSE_WORDS and "," in piece:
             found += piece.split(",")
         else:
             found.append(piece)

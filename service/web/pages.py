@@ -14,6 +14,7 @@ from starlette.templating import Jinja2Templates
 
 from service.web.api import note_search, search_in_thread, served_or_503
 from service.web.errors import ApiError
+from service.index.links import article_link, is_article_page
 from service.index.models import Passage
 from service.web.params import MAX_QUERY_CHARS, search_request
 
@@ -31,14 +32,14 @@ def safe_link(url: str | None, slug: str) -> str:
     if url and _SAFE_LINK.match(url):
         return url
     fragment = url.rsplit("#", 1)[1] if url and "#" in url else ""
-    return f"/articles/{slug}" + (f"#{fragment}" if fragment else "")
+    return article_link(slug, anchor=fragment)
 
 
 def with_question(url: str, q: str) -> str:
     """A link to one of our article pages that carries the question (``?q=``), so the page's
     "back" link returns to these results. Other sites' links never get it: the question is health
     data and stays with this service."""
-    if not url.startswith("/articles/") or not q.strip():
+    if not is_article_page(url) or not q.strip():
         return url
     path, hash_mark, fragment = url.partition("#")
     return f"{path}?q={quote(q, safe='')}{hash_mark}{fragment}"
