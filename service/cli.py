@@ -81,7 +81,7 @@ def _setting_flags(parser: argparse.ArgumentParser, command: str) -> None:
     settings.py, so a flag, its --help and the README's table say the same thing. The text typed
     is kept as text: settings.py reads and checks it like the variable's (see _settings)."""
     for spec in SETTINGS_TABLE:
-        if command in spec.commands:
+        if command in spec.commands and spec.flag:
             parser.add_argument(spec.flag, dest=spec.name, metavar=spec.flag.lstrip("-").upper().replace("-", "_"),
                                 help=spec.help.replace("%", "%%"))
 
@@ -351,16 +351,17 @@ def _print_scores(path: Path, args: argparse.Namespace, questions: list[dict], i
     care = [q for q in questions if "care" in q]
     print(f"{path} ({args.split}): {len(questions)} questions")
     if urgent:
-        score = score_urgent(urgent, lambda text: detector.finding(_reading(index, text)))
-        _print_rows(score.rows())
-        _print_list("missed", [f"[{rule}] {q}" for rule, q in score.misses], args.show)
-        _print_list("false alarms", [f"[{rule}, by {basis}] {q}" for rule, basis, q in score.false_alarms], args.show)
-        _print_list("wrong rule", [f"[{want} -> {got}] {q}" for want, got, q in score.wrong], args.show)
+        urgent_score = score_urgent(urgent, lambda text: detector.finding(_reading(index, text)))
+        _print_rows(urgent_score.rows())
+        _print_list("missed", [f"[{rule}] {q}" for rule, q in urgent_score.misses], args.show)
+        _print_list("false alarms", [f"[{rule}, by {basis}] {q}" for rule, basis, q in urgent_score.false_alarms],
+                    args.show)
+        _print_list("wrong rule", [f"[{want} -> {got}] {q}" for want, got, q in urgent_score.wrong], args.show)
     if care:
-        score = score_care(care, lambda text: index.care.findings(_reading(index, text)))
-        _print_rows(score.rows())
-        _print_list("care missed", score.misses, args.show)
-        _print_list("care shown wrongly", [f"[{sign}] {q}" for sign, q in score.false_alarms], args.show)
+        care_score = score_care(care, lambda text: index.care.findings(_reading(index, text)))
+        _print_rows(care_score.rows())
+        _print_list("care missed", care_score.misses, args.show)
+        _print_list("care shown wrongly", [f"[{sign}] {q}" for sign, q in care_score.false_alarms], args.show)
 
 
 def _print_rows(rows: list[tuple[str, str]]) -> None:

@@ -131,7 +131,7 @@ def plan_query(text: str, index: LoadedIndex, prefix: bool = False) -> QueryPlan
             _add_completions(plan, index, completions)
             candidates.pop()
     entries = {i: _word_entry(index, words[i]) for i in candidates}
-    stems = [entries[i].key if entries[i] else stem(words[i]) for i in candidates]
+    stems = [entry.key if (entry := entries[i]) else stem(words[i]) for i in candidates]
     named: set[int] = set()  # word positions inside an entity: never chatter
     for start, entity in index.entities.find(stems):
         named.update(candidates[start:start + len(entity.stems)])
@@ -204,11 +204,12 @@ def _word_entry(index: LoadedIndex, word: str) -> WordEntry | None:
         cols.append((typed_col, TYPED_WEIGHT))
         mass = float(matrix.idf[typed_col])
         highlight.append(typed)
-    if fixed_col is not None:
+    if fixed_col is not None and fixed_stem is not None:  # a column is only looked up for a stem
         cols.append((fixed_col, CORRECTION_WEIGHT))
         mass = max(mass, float(matrix.idf[fixed_col]))
         highlight.append(fixed_stem)
-    return WordEntry(key=typed if typed_col is not None else fixed_stem, cols=tuple(cols), mass=mass,
+    key = typed if typed_col is not None or fixed_stem is None else fixed_stem
+    return WordEntry(key=key, cols=tuple(cols), mass=mass,
                      correction=fixed if fixed_col is not None else None, highlight=tuple(highlight))
 
 
@@ -221,7 +222,9 @@ def _split_compound(index: LoadedIndex, word: str) -> WordEntry | None:
         if left not in index.word_df or right not in index.word_df:
             continue
         left_stem, right_stem = term_of(left), term_of(right)
-        pair = matrix.pair_column(left_stem, right_stem) if left_stem and right_stem else None
+        if not left_stem or not right_stem:
+            continue
+        pair = matrix.pair_column(left_stem, right_stem)
         if pair is not None:
             return WordEntry(key=f"{left_stem} {right_stem}", cols=((pair, TYPED_WEIGHT),),
                              mass=float(matrix.idf[pair]), highlight=(left_stem, right_stem))
@@ -237,7 +240,7 @@ def _joined_alternatives(plan: QueryPlan, index: LoadedIndex, words: list[str], 
             continue
         term = term_of(words[i] + words[i + 1])
         col = index.matrix.column(term) if term and words[i] + words[i + 1] in index.word_df else None
-        if col is None:
+        if term is None or col is None:
             continue
         plan.add(col, TYPED_WEIGHT)
         for owner in (group, following):

@@ -135,7 +135,7 @@ def clauses(text: str) -> list[Clause]:
 def _pieces(text: str) -> list[str]:
     """Sentences and "but" clauses; a long one also at its commas, so that "his temperature has
     not come down, his neck is stiff, ..." is not denied whole by its first part."""
-    found = []
+    found: list[str] = []
     for piece in _CLAUSE.split(text):
         if len(every_word(piece)) > LONG_CLAUSE_WORDS and "," in piece:
             found += piece.split(",")

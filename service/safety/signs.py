@@ -152,10 +152,12 @@ class Reading:
 
     def _embed(self) -> dict[int, np.ndarray]:
         wanted = self.candidates()
-        if len(self.parts) == 1 and self.corrected == self.text:
-            return {0: self.question_vector} if wanted else {}
         if not wanted:
             return {}
+        if self.question_vector is None or self._embed_many is None:
+            raise ValueError("this reading has no vectors (check can_mean first)")
+        if len(self.parts) == 1 and self.corrected == self.text:
+            return {0: self.question_vector}
         embedded = self._embed_many([self.parts[n].text for n in wanted])
         return dict(zip(wanted, embedded))
 
@@ -258,7 +260,7 @@ class SignMatcher:
     def scores(self, reading: Reading) -> list[Scores]:
         """The numbers a meaning match is decided on, per clause that counts (explain() prints them)."""
         numbers = [n for n in reading.candidates() if self.counts(reading.parts[n])]
-        if not numbers or not self.by_meaning:
+        if not numbers or self.example_vectors is None or not self.by_meaning:
             return []
         vectors = reading.vectors(numbers)
         sims = vectors @ self.example_vectors.T
@@ -291,17 +293,19 @@ class SignMatcher:
 
     def _by_meaning(self, reading: Reading) -> list[Finding]:
         best: dict[int, Finding] = {}
+        best_similarity: dict[int, float] = {}
         for scores in self.scores(reading):
             clause = reading.parts[scores.clause]
-            for sign in np.flatnonzero(self.met(scores)):
+            for sign in map(int, np.flatnonzero(self.met(scores))):
                 similarity = float(scores.like[sign])
-                if sign in best and best[sign].similarity >= similarity:
+                if sign in best and best_similarity[sign] >= similarity:
                     continue
+                best_similarity[sign] = similarity
                 best[sign] = Finding(
                     self.signs[sign], clause.text, BY_MEANING, self._examples[scores.which[sign]], similarity,
                     self.contrast_text(scores.nearest), scores.ordinary, scores.cue,
                     float(scores.probability[sign]) if self.probe is not None else None)
-        return sorted(best.values(), key=lambda f: -f.similarity)
+        return [best[sign] for sign in sorted(best, key=lambda sign: -best_similarity[sign])]
 
     def contrast_text(self, row: int) -> str | None:
         return self.contrast.texts[row] if self.contrast is not None and len(self.contrast.texts) else None
