@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
+import anyio
 import pytest
 from starlette.testclient import TestClient
 
@@ -21,6 +23,35 @@ DATA = Path(__file__).resolve().parent / "data"
 # The tests' own frozen copy of the articles: editors change corpus/, never these.
 CORPUS = DATA / "corpus"
 EDITORIAL_CORPUS = ROOT / "corpus"
+T = TypeVar("T")
+
+
+def wait_until(condition: Callable[[], T], *, timeout: float, what: str, interval: float = 0.05,
+               detail: Callable[[], str] | None = None) -> T:
+    """Poll ``condition`` until it returns something truthy, and return that.
+
+    A deadline instead of a fixed sleep or a fixed number of tries: as fast as the system under
+    test on a quiet machine, as patient as ``timeout`` on a busy one, and a failure that says what
+    never happened (plus ``detail()``, e.g. the server's output) instead of a bare assert later.
+    """
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() >= deadline:
+            message = f"timed out after {timeout:g} s waiting for {what}"
+            raise AssertionError(message + (f"\n{detail()}" if detail else ""))
+        time.sleep(interval)
+    return value
+
+
+async def wait_until_async(condition: Callable[[], object], *, timeout: float, what: str,
+                           interval: float = 0.01) -> None:
+    """``wait_until`` inside an event loop: yields to the tasks being waited for between checks."""
+    try:
+        with anyio.fail_after(timeout):
+            while not condition():
+                await anyio.sleep(interval)
+    except TimeoutError:
+        raise AssertionError(f"timed out after {timeout:g} s waiting for {what}") from None
 
 
 @pytest.fixture(scope="session")

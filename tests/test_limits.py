@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import signal
 import socket
-import time
 
 import anyio
 import httpx
@@ -17,7 +16,7 @@ from service.build.indexer import build_index
 from tests.generated_corpus import write_generated_corpus
 from service.web.limits import LoadLimitMiddleware, TokenBuckets
 from service.web.middleware import RequestContextMiddleware
-from tests.conftest import start_server, stop_server
+from tests.conftest import start_server, stop_server, wait_until, wait_until_async
 
 pytestmark = pytest.mark.slow  # real servers, processes or large builds: skipped by -m 'not slow'
 
@@ -52,9 +51,7 @@ def test_requests_past_the_concurrency_cap_get_503_json_with_retry_after():
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(call, "a", "/slow")
                 tasks.start_soon(call, "b", "/slow")
-                with anyio.fail_after(10):
-                    while len(started) < 2:
-                        await anyio.sleep(0.01)
+                await wait_until_async(lambda: len(started) >= 2, timeout=10, what="both requests to be in flight")
                 await call("refused", "/slow")
                 await call("probe", "/healthz")  # probes are never limited
                 gate.set()
@@ -87,14 +84,10 @@ def test_one_address_may_hold_only_its_share_of_the_cap():
         async with noisy, quiet, anyio.create_task_group() as tasks:
             for _ in range(2):
                 tasks.start_soon(call, "noisy", noisy)
-            with anyio.fail_after(10):
-                while len(started) < 2:
-                    await anyio.sleep(0.01)
+            await wait_until_async(lambda: len(started) >= 2, timeout=10, what="the noisy address's two requests")
             await call("noisy", noisy)  # a third at once from the same address: refused
             tasks.start_soon(call, "quiet", quiet)  # another address still gets in
-            with anyio.fail_after(10):
-                while len(started) < 3:
-                    await anyio.sleep(0.01)
+            await wait_until_async(lambda: len(started) >= 3, timeout=10, what="the quiet address's request")
             gate.set()
         return answers, app.app
 
@@ -216,10 +209,8 @@ def test_sigterm_lets_the_response_in_flight_finish(tmp_path, huge_article_index
         sock.sendall(b"GET /articles/huge HTTP/1.1\r\nHost: healthfaq\r\n\r\n")
         assert sock.recv(12) == b"HTTP/1.1 200"  # the response has started
         server.process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while "Waiting for connections to close" not in server.output() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert "Waiting for connections to close" in server.output(), server.output()
+        wait_until(lambda: "Waiting for connections to close" in server.output(), timeout=10,
+                   what="uvicorn to wait for the response in flight", detail=server.output)
         assert server.process.poll() is None  # still delivering the page
         data = b"HTTP/1.1 200"
         while chunk := sock.recv(1 << 20):
@@ -272,8 +263,8 @@ def test_a_burst_from_one_address_does_not_fail_another_clients_searches(tmp_pat
 
     async def visit(done: anyio.Event) -> None:
         async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
-            while not any(r.status_code == 503 for r in noisy):  # the burst has filled its share
-                await anyio.sleep(0.01)
+            await wait_until_async(lambda: any(r.status_code == 503 for r in noisy), timeout=120,
+                                   what="the burst to fill its share of the cap")
             for n in range(40):
                 visitor.append((await client.get("/search", params={"q": f"belly button {n}"})).status_code)
         done.set()

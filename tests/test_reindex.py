@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -16,7 +15,7 @@ from service.build.indexer import build_index
 from service.index.version import KEEP_VERSIONS, current_version, list_versions, version_path
 from service.web.reloading import IndexHolder
 from service.query.search import SearchRequest, search
-from tests.conftest import CORPUS, ROOT, make_settings, start_server, stop_server
+from tests.conftest import CORPUS, ROOT, make_settings, start_server, stop_server, wait_until
 from tests.generated_corpus import write_generated_corpus
 
 pytestmark = pytest.mark.slow  # real servers, processes or large builds: skipped by -m 'not slow'
@@ -47,12 +46,8 @@ def _processes_building(corpus: Path) -> list[int]:
     return found
 
 
-def _wait_for(condition, what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+def _served_version(server) -> str | None:
+    return httpx.get(server.url + "/healthz", timeout=10).json().get("version")
 
 
 class Hammer:
@@ -102,9 +97,9 @@ def test_rebuilds_under_load_never_fail_a_request_and_old_versions_are_pruned(tm
                 result = _build(CORPUS, served_copy)
                 assert result.returncode == 0, result.stderr
             newest = current_version(served_copy)
-            _wait_for(lambda: httpx.get(server.url + "/healthz", timeout=10).json().get("version") == newest,
-                      "the server to switch to the newest version")
-            _wait_for(lambda: len(hammer.statuses) > 200, "requests after the switch")
+            wait_until(lambda: _served_version(server) == newest, timeout=30,
+                       what="the server to switch to the newest version", detail=server.output)
+            wait_until(lambda: len(hammer.statuses) > 200, timeout=30, what="200 requests after the switch")
         assert hammer.errors == []
         assert set(hammer.statuses) == {200}, server.output()
         versions = list_versions(served_copy)
@@ -135,7 +130,8 @@ def test_killed_and_concurrent_builds_leave_serving_untouched_and_no_stuck_lock(
     first = subprocess.Popen(_build_command(big, served_copy, procs), cwd=ROOT,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        _wait_for(lambda: list((served_copy / "versions").glob(".draft-*")), "the first build's draft", 60)
+        wait_until(lambda: list((served_copy / "versions").glob(".draft-*")), timeout=60,
+                   what="the first build's draft")
 
         second = _build(CORPUS, served_copy)  # while the first one holds the lock
         assert second.returncode == 75
@@ -145,7 +141,7 @@ def test_killed_and_concurrent_builds_leave_serving_untouched_and_no_stuck_lock(
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=30)
         # nothing of it keeps running: with procs=2 its forked segment writer dies with it
-        _wait_for(lambda: not _processes_building(big), "the killed build's processes to end", 10)
+        wait_until(lambda: not _processes_building(big), timeout=10, what="the killed build's processes to end")
         assert current_version(served_copy) == served_version
         health = httpx.get(server.url + "/healthz", timeout=10).json()
         assert (health["status"], health["version"]) == ("ok", served_version)
@@ -162,8 +158,8 @@ def test_killed_and_concurrent_builds_leave_serving_untouched_and_no_stuck_lock(
         assert not list((served_copy / "versions").glob(".draft-*"))  # its draft was cleared
         newest = current_version(served_copy)
         assert newest != served_version
-        _wait_for(lambda: httpx.get(server.url + "/healthz", timeout=10).json().get("version") == newest,
-                  "the server to switch")
+        wait_until(lambda: _served_version(server) == newest, timeout=30, what="the server to switch",
+                   detail=server.output)
     finally:
         if first.poll() is None:
             first.kill()
@@ -181,7 +177,7 @@ def test_every_worker_switches_to_the_new_version(tmp_path, served_copy):
         def all_workers_switched() -> bool:
             return server.output().count(f"serving index version {newest}") == 2
 
-        _wait_for(all_workers_switched, "both workers to load the new version")
+        wait_until(all_workers_switched, timeout=30, what="both workers to load the new version", detail=server.output)
         # Fresh connections are spread over both workers; none may answer from the old version.
         versions = {httpx.get(server.url + "/healthz", timeout=10).json()["version"] for _ in range(40)}
         assert versions == {newest}

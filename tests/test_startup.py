@@ -6,7 +6,6 @@ import pytest
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -17,7 +16,7 @@ from service.build.indexer import build_index
 from service.web.metrics import Metrics
 from service.web.reloading import IndexHolder
 from service.index.version import MANIFEST, current_version, list_versions, publish, version_path
-from tests.conftest import CORPUS, ROOT, free_port, make_settings, start_server, stop_server
+from tests.conftest import CORPUS, ROOT, free_port, make_settings, start_server, stop_server, wait_until
 from tests.generated_corpus import write_generated_corpus
 
 pytestmark = pytest.mark.slow  # real servers, processes or large builds: skipped by -m 'not slow'
@@ -29,19 +28,23 @@ def test_serve_without_an_index_builds_one_while_saying_starting(tmp_path):
     server = start_server(index_dir, tmp_path, corpus=corpus, wait_ready=False)
     try:
         seen: list[tuple[str, int]] = []
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
+
+        def ready() -> bool:
+            """One look at /healthz, /readyz and /search, recorded; True once the index is served."""
             health = httpx.get(server.url + "/healthz", timeout=10)
             ready = httpx.get(server.url + "/readyz", timeout=10)
             assert health.status_code == 200
             seen.append((health.json()["status"], ready.status_code))
             if ready.status_code == 200:
-                break
+                return True
             assert ready.headers["retry-after"] and ready.json() == {"ready": False}
             search = httpx.get(server.url + "/search", params={"q": "pain"}, timeout=10)
             if search.status_code != 200:  # 200 only if the index loaded since /readyz answered
                 assert search.status_code == 503 and search.json()["error"]["code"] == "index_not_ready"
-            time.sleep(0.1)
+            return False
+
+        wait_until(ready, timeout=120, interval=0.1, what="the server to build its index and become ready",
+                   detail=server.output)
         assert seen[0] == ("starting", 503), server.output()
         # /healthz is read just before /readyz, so the index may load in between: the last pair
         # can be ("starting", 200). Once ready, /healthz says ok.
@@ -92,9 +95,8 @@ def test_a_corrupt_newest_version_falls_back_to_the_older_one_and_reports_degrad
 
         build_index(CORPUS, index_dir)  # an editor fixes it by publishing a good version
         fixed = current_version(index_dir)
-        deadline = time.monotonic() + 30
-        while client.get("/healthz").json().get("version") != fixed and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: client.get("/healthz").json().get("version") == fixed, timeout=30,
+                   what="the fixed version to be served")
         health = client.get("/healthz").json()
         assert (health["status"], health["version"]) == ("ok", fixed)
         assert "problem" not in health
@@ -108,9 +110,8 @@ def test_a_corrupt_version_published_while_serving_is_not_served(tmp_path, bundl
         shutil.copytree(version_path(index_dir, good), version_path(index_dir, broken))
         (version_path(index_dir, broken) / "ranking.npz").write_bytes(b"truncated")
         publish(index_dir, broken)
-        deadline = time.monotonic() + 30
-        while client.get("/healthz").json()["status"] != "degraded" and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: client.get("/healthz").json()["status"] == "degraded", timeout=30,
+                   what="the corrupt version to be refused")
         health = client.get("/healthz").json()
         assert (health["status"], health["version"]) == ("degraded", good)
         assert client.get("/search", params={"q": "kegel"}).status_code == 200
