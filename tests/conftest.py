@@ -86,7 +86,22 @@ def make_settings(index_dir: Path, **changes) -> Settings:
 
 @pytest.fixture()
 def client(bundled_index_dir: Path) -> Iterator[TestClient]:
-    """In-process client with the lifespan run (the index is opened as in production)."""
+    """In-process client of an app of its own, lifespan run (the index is opened as in
+    production): for tests that assert on per-app state (metrics counters, result cache, rate
+    limiter, gaps log). A test that only reads answers uses ``shared_client``."""
+    with TestClient(create_app(make_settings(bundled_index_dir)), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def shared_client(bundled_index_dir: Path) -> Iterator[TestClient]:
+    """One in-process app for the whole session, with the settings ``client`` has.
+
+    Opening an app loads the model and the index (~0.3 s, which ~200 tests paid each). Tests
+    that only read answers share this one. Never use it to assert on per-app state (metrics
+    counters, the rate limiter, the gaps log) or to change anything: other tests read it after.
+    Its result cache is on, as in production, so a question an earlier test asked may be answered
+    from a cached ranking; tests/test_cache.py shows that is the same answer."""
     with TestClient(create_app(make_settings(bundled_index_dir)), raise_server_exceptions=False) as test_client:
         yield test_client
 

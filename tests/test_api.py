@@ -2,8 +2,8 @@
 import pytest
 
 
-def test_search_returns_the_documented_shape(client):
-    body = client.get("/search", params={"q": "wet dreams", "limit": 3}).json()
+def test_search_returns_the_documented_shape(shared_client):
+    body = shared_client.get("/search", params={"q": "wet dreams", "limit": 3}).json()
     assert set(body) == {"query", "total", "results", "took_ms", "did_you_mean", "urgent", "care_advice"}
     assert body["query"] == "wet dreams" and body["total"] >= 1
     hit = body["results"][0]
@@ -13,10 +13,10 @@ def test_search_returns_the_documented_shape(client):
     assert "Nocturnal ejaculation" in hit["text"]
 
 
-def test_section_links_land_on_real_text(client):
-    hit = client.get("/search", params={"q": "multiple sclerosis"}).json()["results"][0]
+def test_section_links_land_on_real_text(shared_client):
+    hit = shared_client.get("/search", params={"q": "multiple sclerosis"}).json()["results"][0]
     path, anchor = hit["url"].split("#")
-    page = client.get(path)
+    page = shared_client.get(path)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert f'id="{anchor}"' in page.text
     assert "multiple sclerosis" in page.text
@@ -35,39 +35,39 @@ def test_section_links_land_on_real_text(client):
     ({"q": "semen", "prefix": "maybe"}, 400, "invalid_parameter"),
     ({"q": "semen", "article": "no-such-article"}, 404, "unknown_article"),
 ])
-def test_bad_parameters_get_a_clear_json_error(client, params, status, code):
-    response = client.get("/search", params=params)
+def test_bad_parameters_get_a_clear_json_error(shared_client, params, status, code):
+    response = shared_client.get("/search", params=params)
     assert response.status_code == status
     error = response.json()["error"]
     assert error["code"] == code and error["message"]
     assert error["request_id"] == response.headers["x-request-id"]
 
 
-def test_2000_characters_is_still_accepted(client):
-    assert client.get("/search", params={"q": "semen " * 333 + "ab"}).status_code == 200
+def test_2000_characters_is_still_accepted(shared_client):
+    assert shared_client.get("/search", params={"q": "semen " * 333 + "ab"}).status_code == 200
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
-def test_wrong_method_is_405_json(client, method):
-    response = client.request(method, "/search?q=semen")
+def test_wrong_method_is_405_json(shared_client, method):
+    response = shared_client.request(method, "/search?q=semen")
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "method_not_allowed"
 
 
-def test_unknown_path_and_article_are_404_json(client):
-    assert client.get("/nope").json()["error"]["code"] == "not_found"
-    response = client.get("/articles/nope")
+def test_unknown_path_and_article_are_404_json(shared_client):
+    assert shared_client.get("/nope").json()["error"]["code"] == "not_found"
+    response = shared_client.get("/articles/nope")
     assert response.status_code == 404 and response.json()["error"]["code"] == "unknown_article"
 
 
-def test_healthz_and_readyz(client):
-    health = client.get("/healthz").json()
+def test_healthz_and_readyz(shared_client):
+    health = shared_client.get("/healthz").json()
     assert health["status"] == "ok" and health["passages"] > 10
-    assert client.get("/readyz").status_code == 200
+    assert shared_client.get("/readyz").status_code == 200
 
 
-def test_openapi_documents_the_endpoints(client):
-    doc = client.get("/openapi.json").json()
+def test_openapi_documents_the_endpoints(shared_client):
+    doc = shared_client.get("/openapi.json").json()
     assert doc["openapi"].startswith("3.")
     for path in ["/search", "/articles/{slug}", "/healthz"]:
         assert path in doc["paths"]
@@ -75,9 +75,9 @@ def test_openapi_documents_the_endpoints(client):
     assert {"q", "limit", "offset", "article", "prefix"} <= names
 
 
-def test_security_headers_on_every_response(client):
+def test_security_headers_on_every_response(shared_client):
     for path in ["/", "/search?q=semen", "/nope"]:
-        headers = client.get(path).headers
+        headers = shared_client.get(path).headers
         assert "script-src 'self'" in headers["content-security-policy"]
         assert headers["x-content-type-options"] == "nosniff"
         assert headers["referrer-policy"]
@@ -105,8 +105,8 @@ def test_public_url_makes_links_to_our_own_pages_absolute(bundled_index_dir, tmp
 
 # --- the OpenAPI document says what the server does ---------------------------------------
 
-def test_every_operation_documents_head_405_and_its_headers(client):
-    doc = client.get("/openapi.json").json()
+def test_every_operation_documents_head_405_and_its_headers(shared_client):
+    doc = shared_client.get("/openapi.json").json()
     assert set(doc["components"]["headers"]) == {"X-Request-ID", "Retry-After"}
     for path, item in doc["paths"].items():
         assert set(item) == {"get", "head"}, path
@@ -120,36 +120,36 @@ def test_every_operation_documents_head_405_and_its_headers(client):
                 assert ("content" in response) == (method == "get"), (path, method, status)
 
 
-def test_head_and_other_methods_behave_as_documented(client):
-    head = client.head("/search", params={"q": "kegel"})
-    get = client.get("/search", params={"q": "kegel"})
+def test_head_and_other_methods_behave_as_documented(shared_client):
+    head = shared_client.head("/search", params={"q": "kegel"})
+    get = shared_client.get("/search", params={"q": "kegel"})
     assert head.status_code == 200 and head.content == b""
     assert head.headers["content-type"] == get.headers["content-type"] and head.headers["x-request-id"]
-    refused = client.post("/search", params={"q": "kegel"})
+    refused = shared_client.post("/search", params={"q": "kegel"})
     assert refused.status_code == 405 and set(refused.headers["allow"].split(", ")) == {"GET", "HEAD"}
     assert refused.json()["error"]["request_id"] == refused.headers["x-request-id"]
 
 
 @pytest.mark.parametrize("path", ["/search", "/suggest"])
 @pytest.mark.parametrize("q", [" ", "\t\n", "\u3000", "\u00a0\u2003", "a", "  a  ", "?", "\u00e9"])
-def test_the_q_pattern_accepts_exactly_what_the_server_accepts(client, path, q):
+def test_the_q_pattern_accepts_exactly_what_the_server_accepts(shared_client, path, q):
     import re
 
-    doc = client.get("/openapi.json").json()
+    doc = shared_client.get("/openapi.json").json()
     schema = next(p for p in doc["paths"][path]["get"]["parameters"] if p["name"] == "q")["schema"]
-    accepted = client.get(path, params={"q": q}).status_code == 200
+    accepted = shared_client.get(path, params={"q": q}).status_code == 200
     assert accepted == (re.search(schema["pattern"], q) is not None)
     assert accepted == (len(q) >= schema["minLength"] and bool(q.strip()))
 
 
-def test_documented_leniency_is_what_the_server_does(client):
-    doc = client.get("/openapi.json").json()
+def test_documented_leniency_is_what_the_server_does(shared_client):
+    doc = shared_client.get("/openapi.json").json()
     params = {p["name"]: p["description"] for p in doc["paths"]["/search"]["get"]["parameters"]}
     assert "last value" in doc["info"]["description"] and "empty value" in doc["info"]["description"]
     assert "yes/no" in params["prefix"] and "leading zeros" in params["limit"]
 
     def search(query: str) -> dict:
-        response = client.get("/search?" + query)
+        response = shared_client.get("/search?" + query)
         assert response.status_code == 200, response.text
         return response.json()
 
@@ -159,4 +159,4 @@ def test_documented_leniency_is_what_the_server_does(client):
     assert strict["results"] == lenient["results"] and strict["total"] > 0
     assert search("q=bel&prefix=On")["total"] == strict["total"] != search("q=bel&prefix=0")["total"]
     assert search("q=kegel&q=semen")["query"] == "semen"  # the last value counts
-    assert client.get("/search?q=semen&prefix=maybe").status_code == 400
+    assert shared_client.get("/search?q=semen&prefix=maybe").status_code == 400

@@ -28,13 +28,15 @@ API_CHECKS = [not_a_server_error, status_code_conformance, content_type_conforma
 schema = schemathesis.openapi.from_dict(openapi_document())
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def app(bundled_index_dir):
+    """One app for every fuzzed operation: the fuzz only reads answers, and the model and index it
+    opens stay loaded when schemathesis ends and restarts its lifespan around each operation."""
     return create_app(make_settings(bundled_index_dir))
 
 
-def test_the_fuzzed_document_is_the_served_one(client):
-    assert client.get("/openapi.json").json() == json.loads(json.dumps(openapi_document()))
+def test_the_fuzzed_document_is_the_served_one(shared_client):
+    assert shared_client.get("/openapi.json").json() == json.loads(json.dumps(openapi_document()))
 
 
 @schema.parametrize()

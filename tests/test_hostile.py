@@ -44,8 +44,8 @@ def _assert_nothing_internal(text: str) -> None:
 
 
 @pytest.mark.parametrize("q", WHOOSH_SYNTAX + ODD_TEXT)
-def test_query_syntax_and_odd_characters_are_just_text(client, q):
-    response = client.get("/search", params={"q": q})
+def test_query_syntax_and_odd_characters_are_just_text(shared_client, q):
+    response = shared_client.get("/search", params={"q": q})
     if not q.strip():
         _assert_clean_error(response, 400)
         return
@@ -53,13 +53,13 @@ def test_query_syntax_and_odd_characters_are_just_text(client, q):
     assert response.json()["query"] == q
 
 
-def test_length_limits(client):
-    _assert_clean_error(client.get("/search", params={"q": "x" * 10_000}), 400)
+def test_length_limits(shared_client):
+    _assert_clean_error(shared_client.get("/search", params={"q": "x" * 10_000}), 400)
     thousand_words = " ".join(["pain", "belly", "kegel", "smell", "leak"] * 200)
-    assert client.get("/search", params={"q": thousand_words}).json()["error"]["code"] == "query_too_long"
+    assert shared_client.get("/search", params={"q": thousand_words}).json()["error"]["code"] == "query_too_long"
     short_words = " ".join("abcdefghij"[n % 10] for n in range(1000))  # 1,000 words in 1,999 characters
-    assert client.get("/search", params={"q": short_words}).status_code == 200
-    assert client.get("/suggest", params={"q": "x" * 10_000}).status_code == 400
+    assert shared_client.get("/search", params={"q": short_words}).status_code == 200
+    assert shared_client.get("/suggest", params={"q": "x" * 10_000}).status_code == 400
 
 
 @pytest.mark.parametrize("query_string", [
@@ -67,8 +67,8 @@ def test_length_limits(client):
     "q=a&q=b", "q=pain&q=", "q=pain&limit=1&limit=2", "q=pain&unknown=1&utm_source=x&=&&&", "q=pain&q[]=x",
     "q[]=pain&q=kegel", "q=pain;limit=3", "q=+++pain+++", "q=pain&prefix=true&prefix=false",
 ])
-def test_encodings_repeats_and_unknown_parameters_get_an_answer(client, query_string):
-    response = client.get("/search?" + query_string)
+def test_encodings_repeats_and_unknown_parameters_get_an_answer(shared_client, query_string):
+    response = shared_client.get("/search?" + query_string)
     assert response.status_code in (200, 400), response.text
     if response.status_code == 400:
         _assert_clean_error(response)
@@ -79,16 +79,16 @@ def test_encodings_repeats_and_unknown_parameters_get_an_answer(client, query_st
 @pytest.mark.parametrize("name", ["limit", "offset"])
 @pytest.mark.parametrize("value", ["99999999999999999999999", "-1", "-99999999", "abc", "1.5", "1e3", "0x10",
                                    "٣", "NaN", "Infinity", "１０", "10 10", "500", "2147483648", "-0x1"])
-def test_bad_limit_and_offset_are_400(client, name, value):
-    error = _assert_clean_error(client.get("/search", params={"q": "pain", name: value}), 400)
+def test_bad_limit_and_offset_are_400(shared_client, name, value):
+    error = _assert_clean_error(shared_client.get("/search", params={"q": "pain", name: value}), 400)
     assert error["code"] == "invalid_parameter"
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
 @pytest.mark.parametrize("path", ["/search", "/suggest", "/", "/healthz", "/metrics", "/articles/semen-leakage",
                                   "/static/site.css"])
-def test_other_methods_are_405_json(client, method, path):
-    response = client.request(method, path, content=b"x" * 1000)
+def test_other_methods_are_405_json(shared_client, method, path):
+    response = shared_client.request(method, path, content=b"x" * 1000)
     error = _assert_clean_error(response, 405)
     assert error["code"] == "method_not_allowed"
 
@@ -99,16 +99,16 @@ def test_other_methods_are_405_json(client, method, path):
     "/static/%2fetc%2fpasswd", "/static/..\\..\\pyproject.toml", "/static/%00", "/static/site.css%00.py",
     "/articles/..%2f..%2fetc%2fpasswd", "/articles/%2e%2e", "/static/../../../../../../etc/passwd",
 ])
-def test_path_traversal_reaches_no_file_outside_static(client, path):
-    response = client.get(path)
+def test_path_traversal_reaches_no_file_outside_static(shared_client, path):
+    response = shared_client.get(path)
     assert response.status_code in (400, 404), response.text
     _assert_clean_error(response)
     assert "import" not in response.text and "root:" not in response.text and "[project]" not in response.text
 
 
-def test_unknown_article_filter_and_page_are_404_json(client):
-    assert _assert_clean_error(client.get("/search", params={"q": "pain", "article": "../../etc"}), 404)
-    assert _assert_clean_error(client.get("/articles/<script>"), 404)
+def test_unknown_article_filter_and_page_are_404_json(shared_client):
+    assert _assert_clean_error(shared_client.get("/search", params={"q": "pain", "article": "../../etc"}), 404)
+    assert _assert_clean_error(shared_client.get("/articles/<script>"), 404)
 
 
 def test_an_unexpected_failure_is_a_bare_500_json(bundled_index_dir):

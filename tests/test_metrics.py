@@ -48,9 +48,9 @@ def test_zero_result_searches_are_counted_but_not_as_you_type_ones(client):
     assert zero_results() == before + 1
 
 
-def test_index_version_and_age_match_what_is_served(client):
-    health = client.get("/healthz").json()
-    samples = _samples(client.get("/metrics").text)
+def test_index_version_and_age_match_what_is_served(shared_client):
+    health = shared_client.get("/healthz").json()
+    samples = _samples(shared_client.get("/metrics").text)
     info = [labels for name, labels in samples if name == "healthfaq_index_info"]
     assert info == [(("status", "ok"), ("version", health["version"]))]
     assert samples[("healthfaq_index_ready", ())] == 1

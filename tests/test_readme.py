@@ -48,14 +48,14 @@ def _as_readme_json(value, width: int = 60):
     return value
 
 
-def test_the_readme_search_examples_are_what_the_server_answers(client):
+def test_the_readme_search_examples_are_what_the_server_answers(shared_client):
     section = _readme_section("### `GET /search`")
     url = re.search(r"curl '(http://127\.0\.0\.1:8000/search\?[^']+)'\n```\n\n```json\n(.*?)\n```", section, re.S)
     assert url, "the README's /search example (a curl line, then its JSON) is missing"
     shown = json.loads(url.group(2))
-    real = client.get(url.group(1).removeprefix("http://127.0.0.1:8000")).json()
+    real = shared_client.get(url.group(1).removeprefix("http://127.0.0.1:8000")).json()
     refused = re.search(r"curl -i '(http://127\.0\.0\.1:8000/search\?[^']+)' +# (\d+) (\w+)", section)
-    response = client.get(refused.group(1).removeprefix("http://127.0.0.1:8000"))
+    response = shared_client.get(refused.group(1).removeprefix("http://127.0.0.1:8000"))
     assert not _matches(shown, real), (
         f"README.md's example differs at {_matches(shown, real)}; the server answers:\n"
         + json.dumps(_as_readme_json(real), ensure_ascii=False))

@@ -71,16 +71,16 @@ def test_the_suggester_is_built_with_the_index_and_answers_repeatably(bundled_in
     assert first and bundled_index.suggester.suggest("belly b") == first
 
 
-def test_suggest_endpoint_shape_and_limit(client):
-    response = client.get("/suggest", params={"q": "s", "limit": 3})
+def test_suggest_endpoint_shape_and_limit(shared_client):
+    response = shared_client.get("/suggest", params={"q": "s", "limit": 3})
     assert response.status_code == 200
     body = response.json()
     assert body["query"] == "s"
     assert len(body["suggestions"]) == 3
     assert all(set(s) <= {"text", "kind", "url"} and s["kind"] in {"title", "section", "phrase"}
                for s in body["suggestions"])
-    assert len(client.get("/suggest", params={"q": "s"}).json()["suggestions"]) == 8
-    assert len(client.get("/suggest", params={"q": "s", "limit": 20}).json()["suggestions"]) > 8
+    assert len(shared_client.get("/suggest", params={"q": "s"}).json()["suggestions"]) == 8
+    assert len(shared_client.get("/suggest", params={"q": "s", "limit": 20}).json()["suggestions"]) > 8
 
 
 @pytest.mark.parametrize("params, code", [
@@ -91,15 +91,15 @@ def test_suggest_endpoint_shape_and_limit(client):
     ({"q": "bel", "limit": "21"}, "invalid_parameter"),
     ({"q": "bel", "limit": "two"}, "invalid_parameter"),
 ])
-def test_suggest_endpoint_errors_use_the_one_error_shape(client, params, code):
-    response = client.get("/suggest", params=params)
+def test_suggest_endpoint_errors_use_the_one_error_shape(shared_client, params, code):
+    response = shared_client.get("/suggest", params=params)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == code
     assert response.json()["error"]["request_id"]
 
 
-def test_suggest_is_in_the_openapi_document(client):
-    doc = client.get("/openapi.json").json()
+def test_suggest_is_in_the_openapi_document(shared_client):
+    doc = shared_client.get("/openapi.json").json()
     operation = doc["paths"]["/suggest"]["get"]
     params = {p["name"]: p for p in operation["parameters"]}
     assert params["q"]["required"] is True and params["q"]["schema"]["maxLength"] == 200
@@ -109,8 +109,8 @@ def test_suggest_is_in_the_openapi_document(client):
     assert "prefix" in {p["name"] for p in doc["paths"]["/search"]["get"]["parameters"]}
 
 
-def test_no_cors_headers_unless_an_origin_is_listed(client):
-    response = client.get("/suggest", params={"q": "bel"}, headers={"Origin": "http://elsewhere.test"})
+def test_no_cors_headers_unless_an_origin_is_listed(shared_client):
+    response = shared_client.get("/suggest", params={"q": "bel"}, headers={"Origin": "http://elsewhere.test"})
     assert "access-control-allow-origin" not in response.headers
 
 

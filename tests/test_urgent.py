@@ -169,11 +169,11 @@ def test_clauses_tell_denials_and_the_past():
     assert denies(clauses("I'm not suicidal, just tired")[0]) and denies(clauses("my face isn't drooping")[0])
 
 
-def test_the_api_page_and_cli_show_the_notice_first(client, bundled_index_dir):
+def test_the_api_page_and_cli_show_the_notice_first(shared_client, bundled_index_dir):
     q = "semen leaking from my penis and now crushing chest pain and sweating"
-    body = client.get("/search", params={"q": q}).json()
+    body = shared_client.get("/search", params={"q": q}).json()
     assert body["urgent"]["id"] == "heart-attack" and body["urgent"]["source"] and body["results"]
-    page = client.get("/", params={"q": q}).text  # server-rendered: works without JavaScript
+    page = shared_client.get("/", params={"q": q}).text  # server-rendered: works without JavaScript
     assert 'class="urgent" role="alert"' in page
     assert page.index('role="alert"') < page.index('<ol class="results"')
     done = subprocess.run([sys.executable, "-m", "service", "search", q, "--index", str(bundled_index_dir)],
@@ -181,16 +181,16 @@ def test_the_api_page_and_cli_show_the_notice_first(client, bundled_index_dir):
     assert done.stdout.startswith("EMERGENCY — Possible heart attack")
 
 
-def test_a_notice_met_by_meaning_says_so_before_its_message(client, bundled_index_dir):
+def test_a_notice_met_by_meaning_says_so_before_its_message(shared_client, bundled_index_dir):
     q = "ate a prawn cracker and now my tongue feels huge and my voice is going"
-    urgent = client.get("/search", params={"q": q}).json()["urgent"]
+    urgent = shared_client.get("/search", params={"q": q}).json()["urgent"]
     assert (urgent["id"], urgent["basis"], urgent["lead"]) == ("anaphylaxis", "meaning", "If this is happening now:")
-    page = client.get("/", params={"q": q}).text
+    page = shared_client.get("/", params={"q": q}).text
     assert '<strong class="urgent-lead">If this is happening now:</strong>' in page
     done = subprocess.run([sys.executable, "-m", "service", "search", q, "--index", str(bundled_index_dir)],
                           capture_output=True, text=True, cwd=ROOT)
     assert "  If this is happening now: " in done.stdout
-    words = client.get("/search", params={"q": "crushing chest pain and sweating"}).json()["urgent"]
+    words = shared_client.get("/search", params={"q": "crushing chest pain and sweating"}).json()["urgent"]
     assert (words["basis"], words["lead"]) == ("words", None)
 
 
