@@ -36,11 +36,6 @@ def shared_model_dir() -> Path:
 
 
 @pytest.fixture(scope="module")
-def encoder() -> Encoder:
-    return Encoder(default_model_dir())
-
-
-@pytest.fixture(scope="module")
 def fp32_encoder() -> Encoder:
     return Encoder(shared_model_dir(), onnx_file="model.onnx")
 

@@ -53,14 +53,16 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"root": root, "md": root / "md-index", "jsonl": root / "jsonl-index"}
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def md_client(hostile) -> Iterator[TestClient]:
+    """One app on the Markdown index for the module: the tests using it only read answers."""
     with TestClient(create_app(make_settings(hostile["md"])), raise_server_exceptions=False) as client:
         yield client
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def jsonl_client(hostile) -> Iterator[TestClient]:
+    """One app on the JSONL index for the module: the tests using it only read answers."""
     with TestClient(create_app(make_settings(hostile["jsonl"])), raise_server_exceptions=False) as client:
         yield client
 

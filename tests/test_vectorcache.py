@@ -8,7 +8,6 @@ import logging
 import numpy as np
 import pytest
 
-from service.index.embedding import Encoder, default_model_dir
 from service.build import vectorcache
 from service.build.vectorcache import VectorCache, cached_passage_vectors, text_key
 
@@ -18,11 +17,6 @@ DIMENSIONS = 4
 def unit_rows(count: int, seed: int = 0) -> np.ndarray:
     rows = np.random.default_rng(seed).normal(size=(count, DIMENSIONS)).astype(np.float32)
     return rows / np.linalg.norm(rows, axis=1, keepdims=True)
-
-
-@pytest.fixture(scope="module")
-def encoder() -> Encoder:
-    return Encoder(default_model_dir())
 
 
 def test_text_keys_are_stable_and_distinct():
