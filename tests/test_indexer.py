@@ -25,10 +25,13 @@ QUESTIONS = ["blood", "semen leakage", "anxiety fainting", "smell", "pain", "gla
 def one_and_two_processes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("builds")
     corpus = write_generated_corpus(root / "generated.jsonl", records=400)
-    build_index(corpus, root / "one", procs=1)
-    # A fresh process: the parallel build is only used where no other threads run.
+    build_index(corpus, root / "one", procs=1)  # no encoder: lexical only
+    # A fresh process: the parallel build is only used where no other threads run. Lexical only
+    # too (--model none): these tests compare Whoosh segments and lexical search, and embedding
+    # the ~800 passages here was most of the module's time.
     subprocess.run([sys.executable, "-m", "service", "build", "--corpus", str(corpus),
-                    "--index", str(root / "two"), "--procs", "2"], cwd=ROOT, check=True, capture_output=True)
+                    "--index", str(root / "two"), "--procs", "2", "--model", "none"], cwd=ROOT, check=True,
+                   capture_output=True)
     return (version_path(root / "one", current_version(root / "one")),
             version_path(root / "two", current_version(root / "two")))
 
