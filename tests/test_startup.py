@@ -23,7 +23,8 @@ pytestmark = pytest.mark.slow  # real servers, processes or large builds: skippe
 
 
 def test_serve_without_an_index_builds_one_while_saying_starting(tmp_path):
-    corpus = write_generated_corpus(tmp_path / "corpus.jsonl", records=250)
+    # ~190 passages embedded by the server's build child: seconds of "starting" to observe.
+    corpus = write_generated_corpus(tmp_path / "corpus.jsonl", records=100)
     index_dir = tmp_path / "index"
     server = start_server(index_dir, tmp_path, corpus=corpus, wait_ready=False)
     try:
