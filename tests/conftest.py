@@ -93,15 +93,19 @@ def client(bundled_index_dir: Path) -> Iterator[TestClient]:
         yield test_client
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def shared_client(bundled_index_dir: Path) -> Iterator[TestClient]:
-    """One in-process app for the whole session, with the settings ``client`` has.
+    """One in-process app for all the tests of a module, with the settings ``client`` has.
 
     Opening an app loads the model and the index (~0.3 s, which ~200 tests paid each). Tests
     that only read answers share this one. Never use it to assert on per-app state (metrics
     counters, the rate limiter, the gaps log) or to change anything: other tests read it after.
     Its result cache is on, as in production, so a question an earlier test asked may be answered
-    from a cached ranking; tests/test_cache.py shows that is the same answer."""
+    from a cached ranking; tests/test_cache.py shows that is the same answer.
+
+    Module scope, not session: an open app keeps an event-loop thread and worker threads running,
+    and other modules need a process without them (can_fork() in the build, the thread counts in
+    test_progress and test_embedding, test_forked's forks)."""
     with TestClient(create_app(make_settings(bundled_index_dir)), raise_server_exceptions=False) as test_client:
         yield test_client
 
