@@ -7,6 +7,7 @@ progress line, so the lexical part can still be set beside the lexical peers. Th
 passages already loaded and chunked here; the report adds that load and chunk time to them in a
 second row, so both readings are on the table.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,17 +17,18 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING
 
 from bench import ROOT
 from bench.memory import tree_rss
 from bench.stats import rotated
 from service.build.chunking import chunk_articles
 from service.build.corpus import load_articles
-from service.index.version import current_version, version_path
 from service.index.models import Passage
+from service.index.version import current_version, version_path
 
 if TYPE_CHECKING:
     from bench.engines import Peer
@@ -68,9 +70,17 @@ def build_ours(corpus: Path, index_dir: Path, procs: int | None, log_file: Path)
     passages, seconds = (int(match.group(1)), float(match.group(2))) if match else (None, wall)
     version = version_path(index_dir, current_version(index_dir))
     embedded, embedding_seconds = embedding_figures(output)
-    return OurBuild(command=" ".join(command[1:]), seconds=seconds, wall_seconds=wall, passages=passages,
-                    size_bytes=dir_size(version), peak_rss_bytes=peak_rss, version=version.name,
-                    embedded=embedded, embedding_seconds=embedding_seconds)
+    return OurBuild(
+        command=" ".join(command[1:]),
+        seconds=seconds,
+        wall_seconds=wall,
+        passages=passages,
+        size_bytes=dir_size(version),
+        peak_rss_bytes=peak_rss,
+        version=version.name,
+        embedded=embedded,
+        embedding_seconds=embedding_seconds,
+    )
 
 
 def embedding_figures(output: str) -> tuple[int, float]:
@@ -125,7 +135,9 @@ def time_peer_builds(peers: Sequence[Peer], rounds: int, log: Callable[[str], No
             if took is not None:
                 seconds[peer.name].append(took)
     seconds = {name: s for name, s in seconds.items() if s}
-    log("  peers: " + ", ".join(f"{name} {statistics.median(s):.2f} s" for name, s in seconds.items())
-        + f" (median of {rounds})")
+    log(
+        "  peers: "
+        + ", ".join(f"{name} {statistics.median(s):.2f} s" for name, s in seconds.items())
+        + f" (median of {rounds})"
+    )
     return seconds
-

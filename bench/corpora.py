@@ -2,6 +2,7 @@
 the copy with one article changed for the rebuild. Both are written to the run's temp folder,
 never into the repository or next to the corpus.
 """
+
 from __future__ import annotations
 
 import json

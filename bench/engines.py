@@ -5,13 +5,15 @@ configuration in a sentence for the report. A peer also builds its index (return
 it took, or None when it searches another peer's index) and may say how large that index is on
 disk. A new peer row in the table is a class with these four methods added to `make_peers`.
 """
+
 from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Sequence
 from importlib.metadata import version as dist_version
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Protocol
 
 from bench.mixes import Query, words
 from service.index.embedding import Encoder
@@ -56,10 +58,12 @@ class Ours:
 
     def config(self) -> str:
         semantic = "" if self.index.semantic else " [the index has no vectors for this model: lexical only]"
-        return ("service.query.search.search(index, SearchRequest(q, limit=10, prefix=True for typed-ahead box "
-                "queries)): the full default search the API calls (hybrid: the question embedded by the served "
-                "model unless typed ahead; synonyms, typo handling, snippets, care advice), index opened once "
-                f"with that model, no result cache{semantic}")
+        return (
+            "service.query.search.search(index, SearchRequest(q, limit=10, prefix=True for typed-ahead box "
+            "queries)): the full default search the API calls (hybrid: the question embedded by the served "
+            "model unless typed ahead; synonyms, typo handling, snippets, care advice), index opened once "
+            f"with that model, no result cache{semantic}"
+        )
 
     def slugs(self, query: Query, k: int) -> list[str]:
         results = search(self.index, SearchRequest(q=query.text, limit=k, prefix=query.prefix))
@@ -88,11 +92,13 @@ class Bm25sPeer:
 
     def config(self) -> str:
         r = self.retriever
-        return (f"bm25s {dist_version('bm25s')}: BM25(method={r.method}, k1={r.k1}, b={r.b}, backend={r.backend}), "
-                f"one field = title + heading + text, pre-tokenised with service.index.schema.analyze (same stems "
-                f"and stop words), retrieve(k, n_threads=0) = one thread, top-k by numpy argpartition over all "
-                f"passages (slow when most scores are 0, i.e. on rare-word queries); query analysis timed; "
-                f"zero-score results dropped; no prefix expansion")
+        return (
+            f"bm25s {dist_version('bm25s')}: BM25(method={r.method}, k1={r.k1}, b={r.b}, backend={r.backend}), "
+            f"one field = title + heading + text, pre-tokenised with service.index.schema.analyze (same stems "
+            f"and stop words), retrieve(k, n_threads=0) = one thread, top-k by numpy argpartition over all "
+            f"passages (slow when most scores are 0, i.e. on rare-word queries); query analysis timed; "
+            f"zero-score results dropped; no prefix expansion"
+        )
 
     def slugs(self, query: Query, k: int) -> list[str]:
         tokens = analyze(query.text)
@@ -118,9 +124,11 @@ class QueryEncoderPeer:
         return None
 
     def config(self) -> str:
-        return (f"{self.lexical.name}'s index and ranking, each question (prefix ones too) first embedded "
-                f"in-process by the same int8 model ours serves ({self.encoder.model_id}, Encoder.embed_query, "
-                f"one onnxruntime thread); no passage vectors, no cosine, no fusion")
+        return (
+            f"{self.lexical.name}'s index and ranking, each question (prefix ones too) first embedded "
+            f"in-process by the same int8 model ours serves ({self.encoder.model_id}, Encoder.embed_query, "
+            f"one onnxruntime thread); no passage vectors, no cosine, no fusion"
+        )
 
     def slugs(self, query: Query, k: int) -> list[str]:
         self.encoder.embed_query(query.text)
@@ -161,10 +169,12 @@ class TantivyPeer:
         return sum(f.stat().st_size for f in self.folder.rglob("*") if f.is_file())
 
     def config(self) -> str:
-        return (f"tantivy {dist_version('tantivy')}: one text field = title + heading + text, tokenizer "
-                f"{self.tokenizer!r}, writer(heap 128 MB, num_threads=1), {self.searcher.num_segments} segment(s); "
-                f"query = its own parser over the query's words (OR, BM25 defaults), search(limit=k) on one "
-                f"searcher opened once, row id read from the stored doc; no prefix expansion")
+        return (
+            f"tantivy {dist_version('tantivy')}: one text field = title + heading + text, tokenizer "
+            f"{self.tokenizer!r}, writer(heap 128 MB, num_threads=1), {self.searcher.num_segments} segment(s); "
+            f"query = its own parser over the query's words (OR, BM25 defaults), search(limit=k) on one "
+            f"searcher opened once, row id read from the stored doc; no prefix expansion"
+        )
 
     def slugs(self, query: Query, k: int) -> list[str]:
         text = " ".join(words(query.text))
@@ -182,5 +192,11 @@ def _stemming_stop_analyzer():
     """tantivy's en_stem plus English stop words: closer to our analyzer, for a second opinion."""
     from tantivy import Filter, TextAnalyzerBuilder, Tokenizer
 
-    return (TextAnalyzerBuilder(Tokenizer.simple()).filter(Filter.remove_long(40)).filter(Filter.lowercase())
-            .filter(Filter.stopword("english")).filter(Filter.stemmer("english")).build())
+    return (
+        TextAnalyzerBuilder(Tokenizer.simple())
+        .filter(Filter.remove_long(40))
+        .filter(Filter.lowercase())
+        .filter(Filter.stopword("english"))
+        .filter(Filter.stemmer("english"))
+        .build()
+    )

@@ -3,13 +3,14 @@
 Two lists per mix: our own functions (service/) by cumulative time, which says which step is
 slow, and every function by its own time, which says what inside it is.
 """
+
 from __future__ import annotations
 
 import cProfile
 import io
 import pstats
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from bench import ROOT
 from bench.engines import Ours
@@ -25,10 +26,14 @@ def profile_ours(engine: Ours, mixes: dict[str, list[Query]], n: int, top: int) 
     for mix in ("faq", "long", "box"):
         queries = mixes[mix][:n]
         stats = _profile(engine, queries)
-        rows = [(tt, ct, nc, f"{_short(file)}:{line}({func})")
-                for (file, line, func), (_cc, nc, tt, ct, _callers) in stats.stats.items()]
-        out.write(f"\n### profile: ours, {len(queries)} {mix} queries, "
-                  f"{stats.total_tt / len(queries) * 1000:.2f} ms/query under cProfile\n")
+        rows = [
+            (tt, ct, nc, f"{_short(file)}:{line}({func})")
+            for (file, line, func), (_cc, nc, tt, ct, _callers) in stats.stats.items()
+        ]
+        out.write(
+            f"\n### profile: ours, {len(queries)} {mix} queries, "
+            f"{stats.total_tt / len(queries) * 1000:.2f} ms/query under cProfile\n"
+        )
         out.write(_HEADER)
         ours = sorted((r for r in rows if r[3].startswith("service/")), key=lambda r: -r[1])[:top]
         _write_rows(out, ours, len(queries))
@@ -60,5 +65,5 @@ def _short(file: str) -> str:
         pass
     parts = path.parts
     if "site-packages" in parts:
-        return "/".join(parts[parts.index("site-packages") + 1:])
+        return "/".join(parts[parts.index("site-packages") + 1 :])
     return file if file.startswith("<") or file == "~" else "/".join(parts[-2:])

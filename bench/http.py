@@ -5,6 +5,7 @@ what it is on a 2-core machine: a client competing with the server. Every figure
 for /healthz on the same server, back to back, so an endpoint's share of /healthz says what the
 search costs on top of serving a request at all.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,10 +17,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 from bench import ROOT
 from bench.memory import tree_pss, tree_rss
@@ -53,8 +54,9 @@ def write_request_files(work: Path, rotation: list[str], box: list[Query]) -> di
     return files
 
 
-def load_servers(name: str, index_dir: Path, files: dict[str, Path], plan: LoadPlan, work: Path,
-                 log: Callable[[str], None]) -> dict:
+def load_servers(
+    name: str, index_dir: Path, files: dict[str, Path], plan: LoadPlan, work: Path, log: Callable[[str], None]
+) -> dict:
     """{workers: {"ready_s", "cold_s": {endpoint: s}, "rss": {...}, "endpoints": {endpoint: {c: runs}}}}."""
     out: dict = {}
     for workers in plan.workers:
@@ -66,16 +68,20 @@ def load_servers(name: str, index_dir: Path, files: dict[str, Path], plan: LoadP
             cold = {e: _first_answers(server, files[e].read_text().split("\n", 1)[0], workers) for e in endpoints}
             runs = _load_rounds(server, {e: files[e] for e in endpoints}, plan, log, f"{name} w={workers}")
             sizes, shared = tree_rss(server.process.pid), tree_pss(server.process.pid)
-            out[workers] = {"ready_s": server.ready_seconds, "cold_s": cold,
-                            "rss": {"total_bytes": sum(sizes), "processes": sizes, "pss_bytes": sum(shared)},
-                            "endpoints": runs}
+            out[workers] = {
+                "ready_s": server.ready_seconds,
+                "cold_s": cold,
+                "rss": {"total_bytes": sum(sizes), "processes": sizes, "pss_bytes": sum(shared)},
+                "endpoints": runs,
+            }
         finally:
             stop_server(server)
     return out
 
 
-def _load_rounds(server: LiveServer, files: dict[str, Path], plan: LoadPlan, log: Callable[[str], None],
-                 label: str) -> dict:
+def _load_rounds(
+    server: LiveServer, files: dict[str, Path], plan: LoadPlan, log: Callable[[str], None], label: str
+) -> dict:
     """{endpoint: {concurrency: {"rounds": [loadgen results], "median": {...}}}}."""
     endpoints = list(files)
     raw: dict[str, dict[int, list[dict]]] = {e: {c: [] for c in plan.concurrency} for e in endpoints}
@@ -88,14 +94,31 @@ def _load_rounds(server: LiveServer, files: dict[str, Path], plan: LoadPlan, log
                 result = _run_loadgen(server.port, files[endpoint], c, plan.duration, sent[endpoint])
                 sent[endpoint] += result["requests"] + c
                 raw[endpoint][c].append(result)
-        log(f"  http {label} round {r + 1}/{plan.rounds}: " + "; ".join(
-            f"c={c} " + " ".join(f"{e} {raw[e][c][-1]['rps']:.0f}/s" for e in endpoints) for c in plan.concurrency))
+        log(
+            f"  http {label} round {r + 1}/{plan.rounds}: "
+            + "; ".join(
+                f"c={c} " + " ".join(f"{e} {raw[e][c][-1]['rps']:.0f}/s" for e in endpoints) for c in plan.concurrency
+            )
+        )
     return {e: {c: {"rounds": rs, "median": _median_runs(rs)} for c, rs in per.items()} for e, per in raw.items()}
 
 
 def _run_loadgen(port: int, paths_file: Path, concurrency: int, duration: float, offset: int) -> dict:
-    command = [sys.executable, "-m", "bench.loadgen", "--port", str(port), "--paths", str(paths_file),
-               "--concurrency", str(concurrency), "--duration", str(duration), "--offset", str(offset)]
+    command = [
+        sys.executable,
+        "-m",
+        "bench.loadgen",
+        "--port",
+        str(port),
+        "--paths",
+        str(paths_file),
+        "--concurrency",
+        str(concurrency),
+        "--duration",
+        str(duration),
+        "--offset",
+        str(offset),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60, cwd=ROOT)
     if done.returncode != 0:
         raise RuntimeError(f"loadgen failed: {done.stderr[-2000:]}")
@@ -106,8 +129,14 @@ def _median_runs(results: list[dict]) -> dict:
     def median(key: str) -> float | None:
         values = [r[key] for r in results if r.get(key) is not None]
         return statistics.median(values) if values else None
-    return {"rps": median("rps"), "p50_ms": median("p50_ms"), "p99_ms": median("p99_ms"),
-            "errors": sum(r["errors"] for r in results), "requests": sum(r["requests"] for r in results)}
+
+    return {
+        "rps": median("rps"),
+        "p50_ms": median("p50_ms"),
+        "p99_ms": median("p99_ms"),
+        "errors": sum(r["errors"] for r in results),
+        "requests": sum(r["requests"] for r in results),
+    }
 
 
 def _wait_for_every_worker(server: LiveServer) -> None:
@@ -125,10 +154,12 @@ def _wait_for_every_worker(server: LiveServer) -> None:
 def _first_answers(server: LiveServer, path: str, workers: int) -> float:
     """Seconds until a cold server answers ``path``: two requests per worker at once, so every
     worker has usually done its lazy start-up work before anything is measured."""
+
     def one(_: int) -> float:
         started = time.perf_counter()
         _get(server, path, timeout=180.0)
         return time.perf_counter() - started
+
     with ThreadPoolExecutor(2 * workers) as pool:
         return max(pool.map(one, range(2 * workers)))
 

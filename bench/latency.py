@@ -4,12 +4,13 @@ Wall-clock percentiles are what a caller waits; the thread's CPU time is what th
 without the waits for a core that a shared machine adds. Each round times every engine on every
 mix, the engines' order rotated round by round, and the report takes the median over rounds.
 """
+
 from __future__ import annotations
 
 import gc
 import statistics
 import time
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from bench.engines import Engine
 from bench.mixes import Query
@@ -37,8 +38,9 @@ def time_batch(engine: Engine, queries: Sequence[Query]) -> dict[str, float]:
     return {"p50": p50, "p95": p95, "p99": p99, "mean": statistics.fmean(wall), "cpu_p50": cpu50, "cpu_p99": cpu99}
 
 
-def latency_rounds(engines: Sequence[Engine], mixes: dict[str, list[Query]], rounds: int,
-                   log: Callable[[str], None]) -> Latency:
+def latency_rounds(
+    engines: Sequence[Engine], mixes: dict[str, list[Query]], rounds: int, log: Callable[[str], None]
+) -> Latency:
     for engine in engines:  # warm caches (stems, numpy, tantivy's pages) before anything counts
         for queries in mixes.values():
             time_batch(engine, queries[:WARM_UP_QUERIES])
@@ -48,11 +50,17 @@ def latency_rounds(engines: Sequence[Engine], mixes: dict[str, list[Query]], rou
         for mix, queries in mixes.items():
             for engine in order:
                 raw[mix][engine.name].append(time_batch(engine, queries))
-        log(f"  latency round {r + 1}/{rounds}: " + ", ".join(
-            f"{m} p50 " + "/".join(f"{raw[m][e.name][-1]['p50']:.2f}" for e in engines) for m in mixes)
-            + " ms (" + "/".join(e.name for e in engines) + ")")
-    return {mix: {name: {"rounds": rs, "median": _median_figures(rs)} for name, rs in per.items()}
-            for mix, per in raw.items()}
+        log(
+            f"  latency round {r + 1}/{rounds}: "
+            + ", ".join(f"{m} p50 " + "/".join(f"{raw[m][e.name][-1]['p50']:.2f}" for e in engines) for m in mixes)
+            + " ms ("
+            + "/".join(e.name for e in engines)
+            + ")"
+        )
+    return {
+        mix: {name: {"rounds": rs, "median": _median_figures(rs)} for name, rs in per.items()}
+        for mix, per in raw.items()
+    }
 
 
 def _median_figures(rounds: list[dict[str, float]]) -> dict[str, float]:

@@ -11,6 +11,7 @@ object: requests, errors, status counts, seconds, requests/s and latency percent
 Raw sockets rather than an HTTP client library so that the generator costs as little CPU as
 possible: on a 2-core machine it shares the cores with the server it measures.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,8 +63,16 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
     return status, close
 
 
-async def _client(host: str, port: int, requests: list[bytes], start: int, deadline: float,
-                  record_from: float, budget: list[int], stats: Stats) -> None:
+async def _client(
+    host: str,
+    port: int,
+    requests: list[bytes],
+    start: int,
+    deadline: float,
+    record_from: float,
+    budget: list[int],
+    stats: Stats,
+) -> None:
     reader = writer = None
     at = start
     while time.perf_counter() < deadline and budget[0] > 0:
@@ -97,26 +106,44 @@ async def _client(host: str, port: int, requests: list[bytes], start: int, deadl
         writer.close()
 
 
-async def run(host: str, port: int, paths: list[str], concurrency: int, duration: float,
-              warmup: float, max_requests: int, offset: int) -> dict:
-    requests = [f"GET {p} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: keep-alive\r\n\r\n".encode("utf-8")
-                for p in paths]
+async def run(
+    host: str,
+    port: int,
+    paths: list[str],
+    concurrency: int,
+    duration: float,
+    warmup: float,
+    max_requests: int,
+    offset: int,
+) -> dict:
+    requests = [f"GET {p} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: keep-alive\r\n\r\n".encode() for p in paths]
     stats = Stats()
     started = time.perf_counter()
     record_from = started + warmup
     deadline = record_from + duration
     step = max(1, len(requests) // concurrency)
     budget = [max_requests]
-    await asyncio.gather(*(_client(host, port, requests, offset + i * step, deadline, record_from, budget, stats)
-                           for i in range(concurrency)))
+    await asyncio.gather(
+        *(
+            _client(host, port, requests, offset + i * step, deadline, record_from, budget, stats)
+            for i in range(concurrency)
+        )
+    )
     seconds = max(1e-9, min(time.perf_counter(), deadline) - record_from)
     ok = stats.latencies
     p50, p90, p99 = percentiles(ok, (50, 90, 99))
     return {
-        "concurrency": concurrency, "requests": stats.sent, "ok": len(ok), "errors": stats.errors,
-        "status": {str(k): v for k, v in sorted(stats.status.items())}, "seconds": round(seconds, 3),
+        "concurrency": concurrency,
+        "requests": stats.sent,
+        "ok": len(ok),
+        "errors": stats.errors,
+        "status": {str(k): v for k, v in sorted(stats.status.items())},
+        "seconds": round(seconds, 3),
         "rps": len(ok) / seconds,
-        "p50_ms": p50, "p90_ms": p90, "p99_ms": p99, "max_ms": max(ok, default=None),
+        "p50_ms": p50,
+        "p90_ms": p90,
+        "p99_ms": p99,
+        "max_ms": max(ok, default=None),
     }
 
 
@@ -134,8 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     paths = [line.strip() for line in args.paths.read_text(encoding="utf-8").splitlines() if line.strip()]
     if not paths or args.concurrency < 1 or args.duration <= 0:
         parser.error("need at least one path, --concurrency >= 1 and --duration > 0")
-    result = asyncio.run(run(args.host, args.port, paths, args.concurrency, args.duration, args.warmup,
-                             args.max_requests, args.offset))
+    result = asyncio.run(
+        run(args.host, args.port, paths, args.concurrency, args.duration, args.warmup, args.max_requests, args.offset)
+    )
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
     return 0

@@ -1,8 +1,9 @@
 """Resident memory of a process tree: a server's workers and a build's forked writer are part of
 what it costs, so the RSS of the first process alone would under-report."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import psutil
 

@@ -2,14 +2,15 @@
 
 Each mix is drawn with a fixed seed, so two runs (and two engines) time the same questions.
 """
+
 from __future__ import annotations
 
 import json
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from service.index.models import Passage
 
@@ -47,7 +48,7 @@ def box_mix(passages: Sequence[Passage], n: int, seed: int) -> list[Query]:
     for i, title in enumerate(rng.choices(_titles(passages), k=n)):
         title_words = words(title) or [title.lower()]
         kind = i % 4
-        out.append(Query(" ".join(title_words[:kind + 1])) if kind < 3 else _typed_ahead(title_words, rng))
+        out.append(Query(" ".join(title_words[: kind + 1])) if kind < 3 else _typed_ahead(title_words, rng))
     return out
 
 

@@ -4,12 +4,13 @@ keeps one core busy, as concurrent requests or another service do on a shared 2-
 Why a separate measurement: a search that leans on several threads (BLAS's, ONNX Runtime's) is
 fast alone and slow beside anything else; the thread plan (service/threads.py) is judged here.
 """
+
 from __future__ import annotations
 
 import subprocess
 import sys
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from bench.engines import Engine
 from bench.latency import time_batch

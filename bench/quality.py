@@ -3,9 +3,10 @@
 Documents are ranked by their best passage, with scripts/evaluate.py's metrics (ranking_metrics.py):
 50 passages are fetched to rank 10 distinct articles.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from bench.engines import Engine
 from bench.mixes import Query

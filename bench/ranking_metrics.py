@@ -6,10 +6,11 @@ A ranking is judged by ``ranks``: the 1-based positions, in order, at which rele
 in the first K of it. Documents are ranked by their best passage (``top_documents``). Imports
 nothing beyond the standard library, so the script can use it without the benchmark's peers.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Container, Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 
 K = 10
 

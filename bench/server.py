@@ -4,6 +4,7 @@ The one launcher that the tests, the benchmark and scripts/soak.py share: each o
 the server as it is deployed (its own process, its own uvicorn workers), waits for it the same
 way and stops it the same way.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -40,22 +41,48 @@ class LiveServer:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-def start_server(index_dir: Path, log_dir: Path, *, workers: int = 1, corpus: Path | None = None,
-                 env: dict[str, str] | None = None, wait_ready: bool = True, timeout: float = 60.0) -> LiveServer:
+def start_server(
+    index_dir: Path,
+    log_dir: Path,
+    *,
+    workers: int = 1,
+    corpus: Path | None = None,
+    env: dict[str, str] | None = None,
+    wait_ready: bool = True,
+    timeout: float = 60.0,
+) -> LiveServer:
     """Start the server and return once /readyz answers 200 (with ``wait_ready=False``, /healthz:
     the index may still be loading). ``env`` is added to this process's environment. Raises
     RuntimeError with the server's output when it exits or does not answer within ``timeout``."""
     port = free_port()
     log_path = log_dir / f"server-{port}.log"
-    command = [sys.executable, "-m", "service", "serve", "--index", str(index_dir), "--host", "127.0.0.1",
-               "--port", str(port), "--workers", str(workers)]
+    command = [
+        sys.executable,
+        "-m",
+        "service",
+        "serve",
+        "--index",
+        str(index_dir),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
     if corpus is not None:
         command += ["--corpus", str(corpus)]
     started = time.perf_counter()
     with log_path.open("w") as log:
         # A session of its own, so stop_server can kill the workers along with their supervisor.
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
-                                   cwd=ROOT, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            cwd=ROOT,
+            start_new_session=True,
+        )
     server = LiveServer(url=f"http://127.0.0.1:{port}", port=port, process=process, log_path=log_path)
     try:
         _wait_for_200(server, "/readyz" if wait_ready else "/healthz", timeout)

@@ -5,10 +5,11 @@ standard library so that the load generator, which shares two cores with the ser
 imports nothing heavy. Rounds rotate who goes first, so no engine or endpoint always meets the
 coldest (or warmest) machine.
 """
+
 from __future__ import annotations
 
 import statistics
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def percentiles(values: Sequence[float], points: Sequence[int]) -> list[float | None]:

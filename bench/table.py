@@ -3,6 +3,7 @@
 Columns with no value in any row are left out, so a run with --skip-http or --skip-build prints
 the same table less the empty columns.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -59,4 +60,6 @@ def mb(n: float) -> str:
 
 def http_cell(m: dict) -> str:
     """requests/s · p50 ms · p99 ms, and the errors when there were any."""
-    return f"{m['rps']:.0f}/s · {ms(m['p50_ms'])} · {ms(m['p99_ms'])}" + (f" · {m['errors']} err" if m["errors"] else "")
+    return f"{m['rps']:.0f}/s · {ms(m['p50_ms'])} · {ms(m['p99_ms'])}" + (
+        f" · {m['errors']} err" if m["errors"] else ""
+    )

@@ -8,6 +8,7 @@ random order per question, so both sides share the machine's moment. Prints each
 median of the per-question differences (ms) and the model runs per question (issue 16's budget:
 at most 0.5 ms on the faq p50, and a long message's clauses embedded in one run, not one each).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,8 +19,8 @@ import time
 from pathlib import Path
 
 from bench.mixes import Query, faq_mix, long_mix, read_jsonl
-from service.query.search import SearchRequest, search
 from service.index.semantic import load_encoder
+from service.query.search import SearchRequest, search
 from service.query.store import LoadedIndex, open_current
 from service.safety.care import CareSigns
 from service.safety.urgent import UrgentDetector
@@ -27,7 +28,9 @@ from service.safety.urgent import UrgentDetector
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "bench" / "medquad"
 
 
-def paired_ms(served: LoadedIndex, without: LoadedIndex, queries: list[Query], seed: int) -> tuple[list[float], list[float]]:
+def paired_ms(
+    served: LoadedIndex, without: LoadedIndex, queries: list[Query], seed: int
+) -> tuple[list[float], list[float]]:
     """Milliseconds per query on each index, the order of the two searches drawn per query."""
     rng = random.Random(seed)
     timed: dict[int, list[float]] = {id(served): [], id(without): []}
@@ -53,16 +56,20 @@ def main(argv: list[str] | None = None) -> None:
     served = open_current(args.index, load_encoder(args.model))
     without = dataclasses.replace(served, urgent=UrgentDetector([]), care=CareSigns([]), typos=None)
     runs = _count_model_runs(served)
-    mixes = {"faq": faq_mix(read_jsonl(args.queries), args.sample, args.seed),
-             "long": long_mix(read_jsonl(args.corpus), args.sample, args.seed)}
+    mixes = {
+        "faq": faq_mix(read_jsonl(args.queries), args.sample, args.seed),
+        "long": long_mix(read_jsonl(args.corpus), args.sample, args.seed),
+    }
     for name, queries in mixes.items():
         before = runs["count"]
         with_check, without_check = paired_ms(served, without, queries, args.seed)
         per_question = (runs["count"] - before) / len(queries) / 2  # both sides run the question itself
         difference = statistics.median(a - b for a, b in zip(with_check, without_check))
-        print(f"{name} ({len(queries)} queries): p50 {statistics.median(with_check):.2f} ms with the check, "
-              f"{statistics.median(without_check):.2f} ms without; median difference {difference:+.2f} ms; "
-              f"model runs per question, both sides: {per_question:.2f}")
+        print(
+            f"{name} ({len(queries)} queries): p50 {statistics.median(with_check):.2f} ms with the check, "
+            f"{statistics.median(without_check):.2f} ms without; median difference {difference:+.2f} ms; "
+            f"model runs per question, both sides: {per_question:.2f}"
+        )
 
 
 def _count_model_runs(index: LoadedIndex) -> dict:
@@ -75,6 +82,7 @@ def _count_model_runs(index: LoadedIndex) -> dict:
         def counted(*args, _original=original, **kwargs):
             runs["count"] += 1
             return _original(*args, **kwargs)
+
         setattr(encoder, name, counted)
     return runs
 

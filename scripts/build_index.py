@@ -1,4 +1,5 @@
 """Build the search index: python scripts/build_index.py [--corpus PATH] [--index DIR]."""
+
 import sys
 from pathlib import Path
 

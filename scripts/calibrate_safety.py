@@ -9,6 +9,7 @@ as heavily as a miss (issue 16: a false "call your emergency number" is no lesse
 the figures of the one in service/urgent.py. The holdout half is never read here; report it
 with `healthfaq check-rules --split holdout`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,11 +22,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from service.safety.rulecheck import TUNE, read_labelled, split_of  # noqa: E402
-from service.query.search import read_question  # noqa: E402
 from service.index.semantic import load_encoder  # noqa: E402
+from service.query.search import read_question  # noqa: E402
 from service.query.store import open_current  # noqa: E402
 from service.safety.care import POLICY as CARE_POLICY  # noqa: E402
+from service.safety.rulecheck import TUNE, read_labelled, split_of  # noqa: E402
 from service.safety.urgent import POLICY  # noqa: E402
 
 FLOORS = [0.4, 0.45, 0.5, 0.55, 0.6]
@@ -40,13 +41,18 @@ def main() -> int:
     parser.add_argument("questions", type=Path, nargs="+")
     parser.add_argument("--index", type=Path, default=Path("index"))
     parser.add_argument("--check", choices=["urgent", "care"], default="urgent")
-    parser.add_argument("--alarm-weight", type=float, default=3.0,
-                        help="cost of a false alarm rate point against a recall point (default 3)")
+    parser.add_argument(
+        "--alarm-weight",
+        type=float,
+        default=3.0,
+        help="cost of a false alarm rate point against a recall point (default 3)",
+    )
     parser.add_argument("--top", type=int, default=15)
     args = parser.parse_args()
     index = open_current(args.index, load_encoder(""))
-    questions = [q for path in args.questions for q in read_labelled(path)
-                 if args.check in q and split_of(q["qid"]) == TUNE]
+    questions = [
+        q for path in args.questions for q in read_labelled(path) if args.check in q and split_of(q["qid"]) == TUNE
+    ]
     print(f"{len(questions)} tune questions ({sum(1 for q in questions if q[args.check])} positive)", file=sys.stderr)
     matcher = index.urgent.matcher if args.check == "urgent" else index.care.matcher
     policy = POLICY if args.check == "urgent" else CARE_POLICY
@@ -69,12 +75,16 @@ def main() -> int:
     calm = len(rows) - urgent
     ranked = sorted(results, key=lambda r: (1 - r[0] / urgent) + args.alarm_weight * r[1] / calm)
     print("recall  false-alarms  right-rule  floor margin probability certain sure")
-    for found, alarms, right, p in ranked[:args.top]:
-        print(f"{found / urgent:.3f}   {alarms:4d} ({alarms / calm:.2%})  {right / max(found, 1):.3f}   "
-              f"{p.floor:.2f}  {p.margin:+.2f}  {p.probability:.2f}  {p.certain:.2f}  {p.sure:.2f}")
+    for found, alarms, right, p in ranked[: args.top]:
+        print(
+            f"{found / urgent:.3f}   {alarms:4d} ({alarms / calm:.2%})  {right / max(found, 1):.3f}   "
+            f"{p.floor:.2f}  {p.margin:+.2f}  {p.probability:.2f}  {p.certain:.2f}  {p.sure:.2f}"
+        )
     found, alarms, right = score(rows, ids, matcher, policy)
-    print(f"shipped policy {policy}: recall {found / urgent:.3f}, false alarms {alarms} "
-          f"({alarms / calm:.2%}), right rule {right / max(found, 1):.3f}")
+    print(
+        f"shipped policy {policy}: recall {found / urgent:.3f}, false alarms {alarms} "
+        f"({alarms / calm:.2%}), right rule {right / max(found, 1):.3f}"
+    )
     return 0
 
 

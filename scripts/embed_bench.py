@@ -21,6 +21,7 @@ Prints, every figure measured in this run:
   What a faster, batch-independent build would have to beat (README, "Meaning").
 The machine's load average is printed too: 2 shared cores make every timing noisy.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,12 +38,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tokenizers import Tokenizer  # noqa: E402
+
 from service.build.chunking import chunk_articles  # noqa: E402
 from service.build.corpus import load_articles  # noqa: E402
-from service.index.embedding import Encoder, default_model_dir  # noqa: E402
+
 # The batched comparison row reuses the encoder's own model run (private on purpose: not an API).
-from service.index.embedding import _embed_batch, open_session  # noqa: E402
-from tokenizers import Tokenizer  # noqa: E402
+from service.index.embedding import Encoder, _embed_batch, default_model_dir, open_session  # noqa: E402  # noqa: E402
 
 MEDQUAD = ROOT.parent / "shared" / "bench" / "medquad"
 SHARED_MODEL = ROOT.parent / "shared" / "models" / "all-MiniLM-L6-v2-onnx"
@@ -78,7 +80,10 @@ def main() -> None:
         p50, p99 = _query_latency(capped, long_questions)
         print(f"| int8, {len(long_questions)} long questions (250 words) cut at {cap} tokens | {p50:.2f} | {p99:.2f} |")
 
-    print(f"\n| passage embedding, int8, 128 tokens, {args.threads} threads, {len(sample)} passages | passages/s |\n|---|---|")
+    print(
+        f"\n| passage embedding, int8, 128 tokens, {args.threads} threads, {len(sample)} passages | passages/s |"
+        "\n|---|---|"
+    )
     rates, vectors = _passage_rates(int8, sample, args.threads)
     print(f"| one passage per run, {args.threads} worker threads (the encoder's way) | {rates['single']:.1f} |")
     print(f"| batches of 32 sorted by length, {args.threads} intra-op threads | {rates['batched']:.1f} |")
@@ -87,8 +92,12 @@ def main() -> None:
 
     print("\n| model | peak RSS delta of load + one question (MB) |\n|---|---|")
     for name in ("int8", "fp32"):
-        child = subprocess.run([sys.executable, __file__, "--rss-child", name, "--fp32-model", str(args.fp32_model)],
-                               capture_output=True, text=True, check=True)
+        child = subprocess.run(
+            [sys.executable, __file__, "--rss-child", name, "--fp32-model", str(args.fp32_model)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         print(f"| {name} | {json.loads(child.stdout)['delta_mb']:.0f} |")
     if args.candidate:
         _compare_candidate(args.candidate, int8, fp32, sample[:400], args.threads)
@@ -102,17 +111,22 @@ def _compare_candidate(candidate: Path, int8: Encoder, fp32: Encoder, texts: lis
     tokenizer.enable_truncation(max_length=int8.passage_max_tokens)
     tokenizer.no_padding()
     encodings = [tokenizer.encode(text) for text in texts]
-    print(f"\n| {len(texts)} passages | cosine to fp32: median | p5 | batch of 16 vs one at a time: max change "
-          f"| passages/s: one per run | batches of 8 | of 32 |\n|---|---|---|---|---|---|---|")
+    print(
+        f"\n| {len(texts)} passages | cosine to fp32: median | p5 | batch of 16 vs one at a time: max change "
+        f"| passages/s: one per run | batches of 8 | of 32 |\n|---|---|---|---|---|---|---|"
+    )
     for name, path in (("shipped int8", int8.onnx_path), (candidate.name, candidate)):
         session = open_session(path)
         single = np.stack([_embed_batch(session, [e])[0] for e in encodings])
         cosines = (single * reference).sum(axis=1)
-        batched = np.concatenate([_embed_batch(session, encodings[i:i + 16]) for i in range(0, len(encodings), 16)])
+        batched = np.concatenate([_embed_batch(session, encodings[i : i + 16]) for i in range(0, len(encodings), 16)])
         change = float(np.abs(batched - single).max())
         rates = [_batch_rate(session, encodings, size, threads) for size in (1, 8, 32)]
-        print(f"| {name} | {np.median(cosines):.4f} | {np.percentile(cosines, 5):.4f} | {change:.1e} | "
-              + " | ".join(f"{r:.1f}" for r in rates) + " |")
+        print(
+            f"| {name} | {np.median(cosines):.4f} | {np.percentile(cosines, 5):.4f} | {change:.1e} | "
+            + " | ".join(f"{r:.1f}" for r in rates)
+            + " |"
+        )
 
 
 def _batch_rate(session, encodings: list, size: int, threads: int) -> float:
@@ -120,7 +134,7 @@ def _batch_rate(session, encodings: list, size: int, threads: int) -> float:
     from concurrent.futures import ThreadPoolExecutor
 
     ordered = sorted(encodings, key=lambda e: -len(e.ids))
-    batches = [ordered[i:i + size] for i in range(0, len(ordered), size)]
+    batches = [ordered[i : i + size] for i in range(0, len(ordered), size)]
     started = time.perf_counter()
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(lambda batch: _embed_batch(session, batch), batches))
@@ -157,7 +171,7 @@ def _passage_rates(encoder: Encoder, texts: list[str], threads: int) -> tuple[di
         order = sorted(range(len(chunk)), key=lambda i: -len(encodings[i].ids))
         out = np.empty((len(chunk), encoder.dimensions), dtype=np.float32)
         for start in range(0, len(order), 32):
-            rows = order[start:start + 32]
+            rows = order[start : start + 32]
             out[rows] = _embed_batch(batched_session, [encodings[i] for i in rows])
         return out
 
@@ -165,8 +179,8 @@ def _passage_rates(encoder: Encoder, texts: list[str], threads: int) -> tuple[di
     seconds = dict.fromkeys(ways, 0.0)
     parts: dict[str, list] = {name: [] for name in ways}
     for number, start in enumerate(range(0, len(texts), 200)):
-        chunk = texts[start:start + 200]
-        for name in (list(ways) if number % 2 == 0 else list(ways)[::-1]):
+        chunk = texts[start : start + 200]
+        for name in list(ways) if number % 2 == 0 else list(ways)[::-1]:
             started = time.perf_counter()
             parts[name].append(ways[name](chunk))
             seconds[name] += time.perf_counter() - started
@@ -176,7 +190,7 @@ def _passage_rates(encoder: Encoder, texts: list[str], threads: int) -> tuple[di
 
 def _rss_of_loading(name: str, fp32_model: Path) -> dict:
     before = _peak_rss_kb()
-    encoder = (Encoder(default_model_dir()) if name == "int8" else Encoder(fp32_model, onnx_file="model.onnx"))
+    encoder = Encoder(default_model_dir()) if name == "int8" else Encoder(fp32_model, onnx_file="model.onnx")
     encoder.embed_query("how long does a cold last")
     return {"delta_mb": (_peak_rss_kb() - before) / 1024}
 

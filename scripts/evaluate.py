@@ -15,6 +15,7 @@ benchmark's MRR@10 shares), for ours and for the baseline in the same run. The
 baseline is a Whoosh index over the same passages with the same analyzer: one field holding title
 and passage text, Whoosh's BM25F defaults, the OR of the analysed terms, nothing else.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,8 @@ from whoosh.query import Or, Term  # noqa: E402
 
 from bench.ranking_metrics import K, mean, ndcg, reciprocal_rank, relevant_ranks, success_at, top_documents  # noqa: E402
 from service.index.schema import HealthAnalyzer, analyze  # noqa: E402
-from service.query.search import SearchRequest, search  # noqa: E402
 from service.index.semantic import load_encoder  # noqa: E402
+from service.query.search import SearchRequest, search  # noqa: E402
 from service.query.store import IndexUnavailable, LoadedIndex, open_current  # noqa: E402
 
 
@@ -46,8 +47,9 @@ def main() -> int:
     parser.add_argument("--sample", type=int, default=0, help="deterministic sample of N questions (0: all)")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--no-baseline", action="store_true")
-    parser.add_argument("--model", default="", help="embedding model folder ('none': lexical only; "
-                        "default: the shipped one)")
+    parser.add_argument(
+        "--model", default="", help="embedding model folder ('none': lexical only; default: the shipped one)"
+    )
     parser.add_argument("--baseline-dir", type=Path, help="where the baseline index is kept (reused)")
     args = parser.parse_args()
 
@@ -61,7 +63,9 @@ def main() -> int:
         questions = random.Random(args.seed).sample(questions, args.sample)
     engines = {"ours": lambda q: [h.passage for h in search(index, SearchRequest(q=q, limit=50)).hits]}
     if not args.no_baseline:
-        baseline = PlainBaseline(index, args.baseline_dir or Path(tempfile.gettempdir()) / f"healthfaq-baseline-{index.version}")
+        baseline = PlainBaseline(
+            index, args.baseline_dir or Path(tempfile.gettempdir()) / f"healthfaq-baseline-{index.version}"
+        )
         engines["plain BM25 baseline"] = baseline.passages
     if "care" in questions[0]:
         rows = {"ours": score_care(index, questions)}
@@ -70,8 +74,10 @@ def main() -> int:
     else:
         scorer = score_seed if "relevant" not in questions[0] else score_documents
         rows = {label: scorer(run, questions) for label, run in engines.items()}
-    print(f"{len(questions)} questions from {args.questions} against {args.index} ({index.version}, "
-          f"{index.passage_count} passages)")
+    print(
+        f"{len(questions)} questions from {args.questions} against {args.index} ({index.version}, "
+        f"{index.passage_count} passages)"
+    )
     print_table(rows)
     return 0
 
@@ -84,7 +90,9 @@ class PlainBaseline:
         if not (folder / "DONE").exists():
             folder.mkdir(parents=True, exist_ok=True)
             started = time.perf_counter()
-            ix = whoosh_index.create_in(str(folder), Schema(row=ID(stored=True), content=TEXT(analyzer=HealthAnalyzer())))
+            ix = whoosh_index.create_in(
+                str(folder), Schema(row=ID(stored=True), content=TEXT(analyzer=HealthAnalyzer()))
+            )
             writer = ix.writer(limitmb=256)
             for row, p in enumerate(index.passages):
                 writer.add_document(row=str(row), content=f"{p.article.title}\n{p.text}")
@@ -113,8 +121,13 @@ def score_documents(run, questions: list[dict]) -> dict:
         gains.append(ndcg(ranks, len(relevant), K))
         s1.append(success_at(ranks, 1))
         s10.append(success_at(ranks, K))
-    return {"MRR@10": mean(rr), "nDCG@10": mean(gains), "success@1": mean(s1), "success@10": mean(s10),
-            **_latency(took)}
+    return {
+        "MRR@10": mean(rr),
+        "nDCG@10": mean(gains),
+        "success@1": mean(s1),
+        "success@10": mean(s10),
+        **_latency(took),
+    }
 
 
 def score_seed(run, questions: list[dict]) -> dict:
@@ -132,8 +145,14 @@ def score_seed(run, questions: list[dict]) -> dict:
             rr.append(reciprocal_rank(ranks))
         chrome += sum(1 for t in texts for f in q.get("forbid", []) if f in t)
         noisy += 1 if q.get("expect_empty") and passages else 0
-    return {"success@k": mean(hits_at_k), "MRR@10": mean(rr), "graded": len(graded),
-            "chrome violations": chrome, "answered unanswerable": noisy, **_latency(took)}
+    return {
+        "success@k": mean(hits_at_k),
+        "MRR@10": mean(rr),
+        "graded": len(graded),
+        "chrome violations": chrome,
+        "answered unanswerable": noisy,
+        **_latency(took),
+    }
 
 
 def score_care(index: LoadedIndex, questions: list[dict]) -> dict:
@@ -146,8 +165,12 @@ def score_care(index: LoadedIndex, questions: list[dict]) -> dict:
     for q in questions:
         if shown[q["qid"]] != bool(q["care"]):
             print(f"  {'missed' if q['care'] else 'false alarm'}: {q['query']}", file=sys.stderr)
-    return {"precision": hits / max(1, hits + alarms), "recall": hits / max(1, len(wanted)),
-            "with sign": len(wanted), "without": len(questions) - len(wanted)}
+    return {
+        "precision": hits / max(1, hits + alarms),
+        "recall": hits / max(1, len(wanted)),
+        "with sign": len(wanted),
+        "without": len(questions) - len(wanted),
+    }
 
 
 def score_urgent(index: LoadedIndex, questions: list[dict]) -> dict:
@@ -160,10 +183,13 @@ def score_urgent(index: LoadedIndex, questions: list[dict]) -> dict:
         notice = found[q["qid"]]
         if bool(notice) != bool(q["urgent"]):
             print(f"  {'missed' if q['urgent'] else 'false alarm'}: {q['query']}", file=sys.stderr)
-    return {"recall": mean([1.0 if found[q["qid"]] else 0.0 for q in urgent]),
-            "false alarms": mean([1.0 if found[q["qid"]] else 0.0 for q in calm]),
-            "other rule": sum(1 for q in urgent if found[q["qid"]] and found[q["qid"]].id != q["urgent"]),
-            "urgent": len(urgent), "not urgent": len(calm)}
+    return {
+        "recall": mean([1.0 if found[q["qid"]] else 0.0 for q in urgent]),
+        "false alarms": mean([1.0 if found[q["qid"]] else 0.0 for q in calm]),
+        "other rule": sum(1 for q in urgent if found[q["qid"]] and found[q["qid"]].id != q["urgent"]),
+        "urgent": len(urgent),
+        "not urgent": len(calm),
+    }
 
 
 def _latency(took: list[float]) -> dict:

@@ -14,6 +14,7 @@ Each output file is JSON Lines in the check-rules format ({"qid", "query", "urge
 
 Score them with `healthfaq check-rules --questions FILE --split holdout`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,11 @@ def mediqa_rqe(folder: Path) -> list[dict]:
                 node = pair.find(part)
                 text = " ".join((node.text or "").split()) if node is not None else ""
                 if text and text not in seen:
-                    seen[text] = {"qid": f"rqe-{name.split('-')[3]}-{pair.get('pid')}-{part}", "query": text,
-                                  "urgent": None}
+                    seen[text] = {
+                        "qid": f"rqe-{name.split('-')[3]}-{pair.get('pid')}-{part}",
+                        "query": text,
+                        "urgent": None,
+                    }
     return list(seen.values())
 
 

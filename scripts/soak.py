@@ -22,6 +22,7 @@ Exit status 1 when any answer was a 5xx, any connection failed, RSS grew by 10% 
 rebuild failed, or the server did not end on the newest version; else 0. Latencies are printed,
 never judged: speed goals belong to the benchmark (`python -m bench`), not to a pass/fail soak.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,9 +52,18 @@ from bench.server import start_server, stop_server  # noqa: E402
 from bench.stats import percentiles  # noqa: E402
 
 MAX_RSS_GROWTH = 0.10
-QUESTIONS = ["sharp pain in belly button", "lost my sense of smell after covid", "how do kegel exercises work",
-             "semen leakage causes", "when should I see a doctor", "pain after eating", "is it serious",
-             "how long does it last", "treatment options", "what causes swelling"]
+QUESTIONS = [
+    "sharp pain in belly button",
+    "lost my sense of smell after covid",
+    "how do kegel exercises work",
+    "semen leakage causes",
+    "when should I see a doctor",
+    "pain after eating",
+    "is it serious",
+    "how long does it last",
+    "treatment options",
+    "what causes swelling",
+]
 
 
 def write_corpus(path: Path, records: int, seed: int) -> list[str]:
@@ -63,8 +73,10 @@ def write_corpus(path: Path, records: int, seed: int) -> list[str]:
     rng = random.Random(seed)
     with open(path, "w", encoding="utf-8") as handle:
         for n in range(records):
-            sentences = [" ".join(rng.choices(vocabulary, k=rng.randint(8, 20))).capitalize() + "."
-                         for _ in range(rng.randint(10, 25))]
+            sentences = [
+                " ".join(rng.choices(vocabulary, k=rng.randint(8, 20))).capitalize() + "."
+                for _ in range(rng.randint(10, 25))
+            ]
             title = " ".join(rng.choices(vocabulary, k=4)).title()
             handle.write(json.dumps({"id": f"soak-{n}", "title": title, "text": " ".join(sentences)}) + "\n")
     return vocabulary
@@ -114,8 +126,9 @@ class Builds:
             if not self.killed and now - started >= self.kill_at:
                 self._kill_one()
             elif now >= next_build:
-                result = subprocess.run(build_command(self.corpus, self.index_dir), capture_output=True, text=True,
-                                        cwd=ROOT, timeout=600)
+                result = subprocess.run(
+                    build_command(self.corpus, self.index_dir), capture_output=True, text=True, cwd=ROOT, timeout=600
+                )
                 if result.returncode == 0:
                     self.done += 1
                 else:
@@ -123,8 +136,12 @@ class Builds:
                 next_build = time.monotonic() + self.every
 
     def _kill_one(self) -> None:
-        process = subprocess.Popen(build_command(self.big_corpus, self.index_dir), cwd=ROOT,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            build_command(self.big_corpus, self.index_dir),
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and process.poll() is None:
             if list((self.index_dir / "versions").glob(".draft-*")):
@@ -138,8 +155,16 @@ class Builds:
         process.wait()
 
 
-async def run_load(url: str, seconds: float, concurrency: int, max_requests: int, slugs: list[str],
-                   vocabulary: list[str], with_suggest: bool, seed: int) -> tuple[Counter, Counter, list[float]]:
+async def run_load(
+    url: str,
+    seconds: float,
+    concurrency: int,
+    max_requests: int,
+    slugs: list[str],
+    vocabulary: list[str],
+    with_suggest: bool,
+    seed: int,
+) -> tuple[Counter, Counter, list[float]]:
     statuses: Counter = Counter()  # (kind, status) -> count
     connection_errors: Counter = Counter()
     latencies: list[float] = []
@@ -157,7 +182,11 @@ async def run_load(url: str, seconds: float, concurrency: int, max_requests: int
             roll = rng.random()
             if roll < 0.6:
                 kind, path = "search", "/search"
-                q = rng.choice(QUESTIONS) if rng.random() < 0.3 else " ".join(rng.choices(vocabulary, k=rng.randint(1, 6)))
+                q = (
+                    rng.choice(QUESTIONS)
+                    if rng.random() < 0.3
+                    else " ".join(rng.choices(vocabulary, k=rng.randint(1, 6)))
+                )
                 params = {"q": q, "limit": str(rng.choice((5, 10, 20)))}
             elif roll < 0.8 and with_suggest:
                 kind, path = "suggest", "/suggest"
@@ -202,8 +231,11 @@ def soak(args: argparse.Namespace) -> dict:
         # per-thread arenas otherwise keep the memory of replaced index versions as fragmentation.
         # The load stands for many visitors, but on loopback they share one address: the per-client
         # share of the concurrency cap (a quarter by default) would refuse them as one noisy client.
-        env = {"MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2"), "HEALTHFAQ_RELOAD_INTERVAL": "0.5",
-               "HEALTHFAQ_MAX_CONCURRENCY_PER_CLIENT": str(args.concurrency)}
+        env = {
+            "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2"),
+            "HEALTHFAQ_RELOAD_INTERVAL": "0.5",
+            "HEALTHFAQ_MAX_CONCURRENCY_PER_CLIENT": str(args.concurrency),
+        }
         try:
             server = start_server(index_dir, work, workers=args.workers, corpus=corpus, env=env)
         except RuntimeError as exc:
@@ -214,20 +246,28 @@ def soak(args: argparse.Namespace) -> dict:
         # Warm-up, with rebuilds: the baseline then includes warm caches and the one-time high
         # water mark of two index versions alive during a swap, so what grows after it is a leak.
         # Two rebuilds: the allocator's arenas reach their working size only after a swap or two.
-        warm_build = threading.Thread(target=lambda: [subprocess.run(build_command(corpus, index_dir), cwd=ROOT,
-                                                                     capture_output=True) for _ in range(2)])
+        warm_build = threading.Thread(
+            target=lambda: [
+                subprocess.run(build_command(corpus, index_dir), cwd=ROOT, capture_output=True) for _ in range(2)
+            ]
+        )
         warm_build.start()
         asyncio.run(run_load(url, args.warmup, args.concurrency, args.max_requests, slugs, vocabulary, with_suggest, 0))
         warm_build.join()
         wait_for_version(url, (index_dir / "CURRENT").read_text().strip())
-        rss_start = steady_rss(pid, lambda: asyncio.run(run_load(
-            url, 2.0, args.concurrency, args.max_requests, slugs, vocabulary, with_suggest, 0)))
+        rss_start = steady_rss(
+            pid,
+            lambda: asyncio.run(
+                run_load(url, 2.0, args.concurrency, args.max_requests, slugs, vocabulary, with_suggest, 0)
+            ),
+        )
 
         builds = Builds(corpus, big_corpus, index_dir, every=args.reindex_every, kill_at=args.duration / 2)
         builds.thread.start()
         started = time.monotonic()
-        statuses, connection_errors, latencies = asyncio.run(run_load(
-            url, args.duration, args.concurrency, args.max_requests, slugs, vocabulary, with_suggest, 1))
+        statuses, connection_errors, latencies = asyncio.run(
+            run_load(url, args.duration, args.concurrency, args.max_requests, slugs, vocabulary, with_suggest, 1)
+        )
         elapsed = time.monotonic() - started
         builds.stop.set()
         builds.thread.join(timeout=600)
@@ -237,14 +277,20 @@ def soak(args: argparse.Namespace) -> dict:
         # Measured like the start: the median under the same short load once the last swap has
         # settled, so what differs is growth, not a swap's transient high water or a trim.
         time.sleep(1.5)
-        rss_end = steady_rss(pid, lambda: asyncio.run(run_load(
-            url, 2.0, args.concurrency, args.max_requests, slugs, vocabulary, with_suggest, 0)))
+        rss_end = steady_rss(
+            pid,
+            lambda: asyncio.run(
+                run_load(url, 2.0, args.concurrency, args.max_requests, slugs, vocabulary, with_suggest, 0)
+            ),
+        )
         p50, p99 = percentiles(latencies, (50, 99))
         by_status = Counter()
         for (_, status), count in statuses.items():
             by_status[status] += count
         report = {
-            "duration_s": round(elapsed, 1), "concurrency": args.concurrency, "workers": args.workers,
+            "duration_s": round(elapsed, 1),
+            "concurrency": args.concurrency,
+            "workers": args.workers,
             "requests": sum(statuses.values()) + sum(connection_errors.values()),
             "requests_per_s": round(sum(statuses.values()) / elapsed, 1),
             "by_status": {str(k): v for k, v in sorted(by_status.items())},
@@ -254,13 +300,22 @@ def soak(args: argparse.Namespace) -> dict:
             "p50_ms": None if p50 is None else round(p50 * 1000, 2),
             "p99_ms": None if p99 is None else round(p99 * 1000, 2),
             "malloc_arena_max": env.get("MALLOC_ARENA_MAX"),
-            "rss_start_mb": round(rss_start / 2**20, 1), "rss_end_mb": round(rss_end / 2**20, 1),
+            "rss_start_mb": round(rss_start / 2**20, 1),
+            "rss_end_mb": round(rss_end / 2**20, 1),
             "rss_growth": round(rss_end / rss_start - 1, 4),
-            "rebuilds": builds.done, "killed_builds": builds.killed, "failed_builds": builds.failed,
+            "rebuilds": builds.done,
+            "killed_builds": builds.killed,
+            "failed_builds": builds.failed,
             "final_version_served": served == newest,
         }
-        report["ok"] = (report["server_errors"] == 0 and not connection_errors and report["rss_growth"] < MAX_RSS_GROWTH
-                        and not builds.failed and builds.killed == 1 and report["final_version_served"])
+        report["ok"] = (
+            report["server_errors"] == 0
+            and not connection_errors
+            and report["rss_growth"] < MAX_RSS_GROWTH
+            and not builds.failed
+            and builds.killed == 1
+            and report["final_version_served"]
+        )
         return report
     finally:
         if server is not None:
@@ -272,8 +327,9 @@ def soak(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load (default 60)")
     parser.add_argument("--concurrency", type=int, default=32, help="clients at once (default 32)")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers (default 1)")

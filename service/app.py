@@ -9,6 +9,7 @@ service.app:create_app``; ``healthfaq serve`` uses it). Either way each worker p
 own Settings from the HEALTHFAQ_* environment when it starts serving, never at import, so the
 module can be imported (by a test, a server's preload) without reading anything.
 """
+
 from __future__ import annotations
 
 from starlette.applications import Starlette

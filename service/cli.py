@@ -1,4 +1,5 @@
 """`healthfaq` command line: build, serve, search — thin wrappers over the same functions."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,12 +9,13 @@ import socket
 import sys
 import textwrap
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from service.index import version as V
 from service.index.errors import CorpusError
 from service.settings import SETTINGS_TABLE, Settings, SettingsError
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
@@ -55,22 +57,34 @@ def _parser() -> argparse.ArgumentParser:
     _setting_flags(search, "search")
     search.set_defaults(run=_search)
 
-    explain = commands.add_parser("explain", help="for editors: why a question gets (or does not get) an "
-                                  "emergency notice or care advice")
+    explain = commands.add_parser(
+        "explain", help="for editors: why a question gets (or does not get) an emergency notice or care advice"
+    )
     explain.add_argument("question")
     _setting_flags(explain, "explain")
     explain.set_defaults(run=_explain)
 
-    check = commands.add_parser("check-rules", help="for editors: score emergency rules and care advice "
-                                "against labelled questions before publishing a change")
-    check.add_argument("--questions", type=Path, action="append", required=True,
-                       help="JSON Lines: {qid, query, urgent: rule id or null} and/or {care: true|false}; "
-                       "repeat for several files")
+    check = commands.add_parser(
+        "check-rules",
+        help="for editors: score emergency rules and care advice against labelled questions before publishing a change",
+    )
+    check.add_argument(
+        "--questions",
+        type=Path,
+        action="append",
+        required=True,
+        help="JSON Lines: {qid, query, urgent: rule id or null} and/or {care: true|false}; repeat for several files",
+    )
     check.add_argument("--rules", type=Path, help="an edited urgent.yaml to score instead of the index's own")
-    check.add_argument("--split", choices=["all", "tune", "holdout"], default="all",
-                       help="score one half of each file (split by a hash of each qid) or all of it")
-    check.add_argument("--show", type=int, default=10, help="list up to N misses, false alarms and wrong "
-                       "rules (default 10)")
+    check.add_argument(
+        "--split",
+        choices=["all", "tune", "holdout"],
+        default="all",
+        help="score one half of each file (split by a hash of each qid) or all of it",
+    )
+    check.add_argument(
+        "--show", type=int, default=10, help="list up to N misses, false alarms and wrong rules (default 10)"
+    )
     _setting_flags(check, "check-rules")
     check.set_defaults(run=_check_rules)
     return parser
@@ -82,15 +96,20 @@ def _setting_flags(parser: argparse.ArgumentParser, command: str) -> None:
     is kept as text: settings.py reads and checks it like the variable's (see _settings)."""
     for spec in SETTINGS_TABLE:
         if command in spec.commands and spec.flag:
-            parser.add_argument(spec.flag, dest=spec.name, metavar=spec.flag.lstrip("-").upper().replace("-", "_"),
-                                help=spec.help.replace("%", "%%"))
+            parser.add_argument(
+                spec.flag,
+                dest=spec.name,
+                metavar=spec.flag.lstrip("-").upper().replace("-", "_"),
+                help=spec.help.replace("%", "%%"),
+            )
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     """The environment's settings with this command's flags on top; a bad value of either raises
     SettingsError, which main() prints as one line."""
-    given = {spec.name: getattr(args, spec.name) for spec in SETTINGS_TABLE
-             if getattr(args, spec.name, None) is not None}
+    given = {
+        spec.name: getattr(args, spec.name) for spec in SETTINGS_TABLE if getattr(args, spec.name, None) is not None
+    }
     return Settings.from_env_and_flags(given)
 
 
@@ -107,8 +126,13 @@ def _build(args: argparse.Namespace) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", CorpusWarning)
             try:
-                report = build_index(settings.corpus_path, settings.index_dir, synonyms=args.synonyms,
-                                     procs=settings.build_procs, encoder=encoder)
+                report = build_index(
+                    settings.corpus_path,
+                    settings.index_dir,
+                    synonyms=args.synonyms,
+                    procs=settings.build_procs,
+                    encoder=encoder,
+                )
             finally:
                 _print_warnings(caught)
     except CorpusError as exc:
@@ -122,8 +146,10 @@ def _build(args: argparse.Namespace) -> int:
         print(f"error: {exc.filename or 'build'}: {exc.strerror or exc}", file=sys.stderr)
         print("the index was not changed", file=sys.stderr)
         return 1
-    print(f"built {report.version}: {report.articles} articles, {report.passages} passages "
-          f"in {report.seconds:.2f} s -> {settings.index_dir}")
+    print(
+        f"built {report.version}: {report.articles} articles, {report.passages} passages "
+        f"in {report.seconds:.2f} s -> {settings.index_dir}"
+    )
     return 0
 
 
@@ -146,19 +172,28 @@ def _serve(args: argparse.Namespace) -> int:
         # A bad corpus stops the command here, naming the file and line. A good one is built by
         # the server itself, which meanwhile answers /healthz "starting" and /readyz 503.
         if not settings.build_if_missing:
-            print(f"error: no index in {settings.index_dir} and HEALTHFAQ_BUILD_IF_MISSING is off; "
-                  "run `healthfaq build` first", file=sys.stderr)
+            print(
+                f"error: no index in {settings.index_dir} and HEALTHFAQ_BUILD_IF_MISSING is off; "
+                "run `healthfaq build` first",
+                file=sys.stderr,
+            )
             return 1
         from service.build.corpus import load_articles
 
         try:
             load_articles(settings.corpus_path)
         except CorpusError as exc:
-            print(f"error: no index in {settings.index_dir}, and the corpus cannot be indexed: "
-                  f"{exc.path}:{exc.line}: {exc.reason}", file=sys.stderr)
+            print(
+                f"error: no index in {settings.index_dir}, and the corpus cannot be indexed: "
+                f"{exc.path}:{exc.line}: {exc.reason}",
+                file=sys.stderr,
+            )
             return 1
-        print(f"no index in {settings.index_dir}; the server builds it from {settings.corpus_path} "
-              "(/readyz answers 503 until it is loaded)", file=sys.stderr)
+        print(
+            f"no index in {settings.index_dir}; the server builds it from {settings.corpus_path} "
+            "(/readyz answers 503 until it is loaded)",
+            file=sys.stderr,
+        )
     # Worker processes build their own Settings from the environment: hand the flags over.
     os.environ["HEALTHFAQ_INDEX_DIR"] = str(settings.index_dir)
     os.environ["HEALTHFAQ_CORPUS_PATH"] = str(settings.corpus_path)
@@ -180,14 +215,22 @@ def _serve(args: argparse.Namespace) -> int:
 def uvicorn_options(settings: Settings) -> dict:
     """uvicorn's configuration for `serve`: our JSON access log instead of uvicorn's (which prints
     query strings), in-flight requests finish on SIGTERM, idle keep-alive connections are closed."""
-    return dict(factory=True, host=settings.host, port=settings.port, workers=settings.workers,
-                access_log=False, log_config=_log_config(), timeout_graceful_shutdown=10,
-                timeout_keep_alive=settings.keep_alive_timeout)
+    return dict(
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        access_log=False,
+        log_config=_log_config(),
+        timeout_graceful_shutdown=10,
+        timeout_keep_alive=settings.keep_alive_timeout,
+    )
 
 
 def _tcp_listener(host: str, port: int) -> socket.socket:
-    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
-                                                         proto=socket.IPPROTO_TCP)[0]
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)[
+        0
+    ]
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(address)
@@ -197,11 +240,14 @@ def _tcp_listener(host: str, port: int) -> socket.socket:
 
 def _log_config() -> dict:
     return {
-        "version": 1, "disable_existing_loggers": False,
+        "version": 1,
+        "disable_existing_loggers": False,
         "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}},
-        "loggers": {"uvicorn": {"handlers": ["stderr"], "level": "INFO"},
-                    "healthfaq": {"handlers": ["stderr"], "level": "INFO", "propagate": False}},
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": "INFO"},
+            "healthfaq": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        },
     }
 
 
@@ -210,8 +256,11 @@ def _gaps(args: argparse.Namespace) -> int:
 
     path = _settings(args).gaps_file
     if path is None:
-        print("error: no content-gaps log: set HEALTHFAQ_GAPS_FILE for `serve` (off by default, so "
-              "questions are never stored) or pass --file", file=sys.stderr)
+        print(
+            "error: no content-gaps log: set HEALTHFAQ_GAPS_FILE for `serve` (off by default, so "
+            "questions are never stored) or pass --file",
+            file=sys.stderr,
+        )
         return 2
     if args.top < 1:
         print("error: --top must be at least 1", file=sys.stderr)
@@ -232,8 +281,8 @@ def _gaps(args: argparse.Namespace) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
-    from service.query.search import MAX_LIMIT, SearchRequest, search
     from service.index.semantic import load_encoder
+    from service.query.search import MAX_LIMIT, SearchRequest, search
     from service.query.store import IndexUnavailable, open_current
 
     settings = _settings(args)
@@ -306,8 +355,8 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _check_rules(args: argparse.Namespace) -> int:
-    from service.safety.rulecheck import read_labelled, split_of
     from service.build.rulevectors import embedded_detector
+    from service.safety.rulecheck import read_labelled, split_of
     from service.safety.urgent import UrgentDetector, parse_rules
 
     if args.show < 0:
@@ -354,8 +403,9 @@ def _print_scores(path: Path, args: argparse.Namespace, questions: list[dict], i
         urgent_score = score_urgent(urgent, lambda text: detector.finding(_reading(index, text)))
         _print_rows(urgent_score.rows())
         _print_list("missed", [f"[{rule}] {q}" for rule, q in urgent_score.misses], args.show)
-        _print_list("false alarms", [f"[{rule}, by {basis}] {q}" for rule, basis, q in urgent_score.false_alarms],
-                    args.show)
+        _print_list(
+            "false alarms", [f"[{rule}, by {basis}] {q}" for rule, basis, q in urgent_score.false_alarms], args.show
+        )
         _print_list("wrong rule", [f"[{want} -> {got}] {q}" for want, got, q in urgent_score.wrong], args.show)
     if care:
         care_score = score_care(care, lambda text: index.care.findings(_reading(index, text)))
@@ -387,16 +437,28 @@ def format_results(results: dict) -> str:
     urgent = results.get("urgent")
     if urgent:
         message = f"{urgent['lead']} {urgent['message']}" if urgent.get("lead") else urgent["message"]
-        lines += [f"EMERGENCY — {urgent['title']}", textwrap.indent(message, "  "),
-                  f"  (Source: {urgent['source']})", ""]
+        lines += [
+            f"EMERGENCY — {urgent['title']}",
+            textwrap.indent(message, "  "),
+            f"  (Source: {urgent['source']})",
+            "",
+        ]
     for care in results.get("care_advice") or []:
-        lines += ["SEE A DOCTOR — " + f"{care['article']['title']} › {care['section']}",
-                  textwrap.indent(care["text"], "  "), f"  {care['url']}", ""]
+        lines += [
+            "SEE A DOCTOR — " + f"{care['article']['title']} › {care['section']}",
+            textwrap.indent(care["text"], "  "),
+            f"  {care['url']}",
+            "",
+        ]
     if results.get("did_you_mean"):
         lines += [f"Did you mean: {results['did_you_mean']}", ""]
     if not results["results"]:
         lines.append("No passage answers that question.")
     for rank, hit in enumerate(results["results"], start=1):
-        lines += [f"{rank}. {hit['article']['title']} › {hit['section']}",
-                  textwrap.indent(hit["text"], "   "), f"   {hit['url']}", ""]
+        lines += [
+            f"{rank}. {hit['article']['title']} › {hit['section']}",
+            textwrap.indent(hit["text"], "   "),
+            f"   {hit['url']}",
+            "",
+        ]
     return "\n".join(lines).rstrip() + "\n"

@@ -3,6 +3,7 @@
 Never `playwright install`: it downloads a browser. CI installs Debian's `chromium` with apt; when
 it is missing the browser tests fail under CI=true and are skipped (with the reason) elsewhere.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,15 @@ from urllib.parse import urlsplit
 
 import pytest
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 LOOPBACK = {"127.0.0.1", "localhost"}
 ROOT = Path(__file__).resolve().parent.parent
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
@@ -41,17 +49,20 @@ def launch(playwright):
 def confine(context) -> None:
     """Abort every request that would leave the machine; fail in seconds, not half a minute."""
     context.set_default_timeout(10_000)
+
     def route(r):
         if urlsplit(r.request.url).hostname in LOOPBACK or r.request.url.startswith(("data:", "blob:")):
             r.continue_()
         else:
             r.abort()
+
     context.route("**/*", route)
 
 
 @dataclass
 class PageErrors:
     """Console errors and uncaught exceptions of one page, for 'zero console errors'."""
+
     messages: list[str] = field(default_factory=list)
 
     def watch(self, page) -> None:
@@ -62,6 +73,7 @@ class PageErrors:
 @dataclass
 class StaticSite:
     """A tiny HTTP server on another loopback port: a website that embeds the search box."""
+
     url: str
     server: ThreadingHTTPServer
 
@@ -86,6 +98,8 @@ def serious_violations(page) -> list[dict]:
     """axe-core's serious and critical findings on the page as it is now."""
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    return [{"id": v["id"], "impact": v["impact"], "help": v["help"],
-             "nodes": [n["target"] for n in v["nodes"]][:5]}
-            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    return [
+        {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]

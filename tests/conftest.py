@@ -1,10 +1,12 @@
 """Shared fixtures: a built index of the bundled corpus, an in-process client, a real server."""
+
 from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator, TypeVar
+from typing import TypeVar
 
 import anyio
 import pytest
@@ -12,11 +14,11 @@ from starlette.testclient import TestClient
 
 import bench.server
 from bench.server import LiveServer, free_port, stop_server  # noqa: F401 (the tests import them from here)
-from service.web.app import create_app
-from service.index.embedding import Encoder, default_model_dir
 from service.build.indexer import build_index
-from service.settings import Settings
+from service.index.embedding import Encoder, default_model_dir
 from service.query.store import LoadedIndex, open_current
+from service.settings import Settings
+from service.web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -26,8 +28,14 @@ EDITORIAL_CORPUS = ROOT / "corpus"
 T = TypeVar("T")
 
 
-def wait_until(condition: Callable[[], T], *, timeout: float, what: str, interval: float = 0.05,
-               detail: Callable[[], str] | None = None) -> T:
+def wait_until(
+    condition: Callable[[], T],
+    *,
+    timeout: float,
+    what: str,
+    interval: float = 0.05,
+    detail: Callable[[], str] | None = None,
+) -> T:
     """Poll ``condition`` until it returns something truthy, and return that.
 
     A deadline instead of a fixed sleep or a fixed number of tries: as fast as the system under
@@ -43,8 +51,9 @@ def wait_until(condition: Callable[[], T], *, timeout: float, what: str, interva
     return value
 
 
-async def wait_until_async(condition: Callable[[], object], *, timeout: float, what: str,
-                           interval: float = 0.01) -> None:
+async def wait_until_async(
+    condition: Callable[[], object], *, timeout: float, what: str, interval: float = 0.01
+) -> None:
     """``wait_until`` inside an event loop: yields to the tasks being waited for between checks."""
     try:
         with anyio.fail_after(timeout):
@@ -110,12 +119,24 @@ def shared_client(bundled_index_dir: Path) -> Iterator[TestClient]:
         yield test_client
 
 
-def start_server(index_dir: Path, tmp_path: Path, env: dict | None = None, workers: int = 1,
-                 corpus: Path = CORPUS, wait_ready: bool = True) -> LiveServer:
+def start_server(
+    index_dir: Path,
+    tmp_path: Path,
+    env: dict | None = None,
+    workers: int = 1,
+    corpus: Path = CORPUS,
+    wait_ready: bool = True,
+) -> LiveServer:
     """The shared launcher (bench.server) with the tests' defaults: the frozen test corpus and a
     fast reload interval, so a test that swaps the index sees it served within a second."""
-    return bench.server.start_server(index_dir, tmp_path, workers=workers, corpus=corpus, wait_ready=wait_ready,
-                                     env={"HEALTHFAQ_RELOAD_INTERVAL": "0.2", **(env or {})})
+    return bench.server.start_server(
+        index_dir,
+        tmp_path,
+        workers=workers,
+        corpus=corpus,
+        wait_ready=wait_ready,
+        env={"HEALTHFAQ_RELOAD_INTERVAL": "0.2", **(env or {})},
+    )
 
 
 @pytest.fixture()

@@ -1,4 +1,5 @@
 """A synthetic JSONL corpus big enough that a build takes seconds (to kill it, or watch it run)."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,10 @@ def write_generated_corpus(path: Path, records: int, seed: int = 7) -> Path:
     rng = random.Random(seed)
     with open(path, "w", encoding="utf-8") as handle:
         for n in range(records):
-            sentences = [" ".join(rng.choices(vocabulary, k=rng.randint(8, 20))).capitalize() + "."
-                         for _ in range(rng.randint(10, 25))]
+            sentences = [
+                " ".join(rng.choices(vocabulary, k=rng.randint(8, 20))).capitalize() + "."
+                for _ in range(rng.randint(10, 25))
+            ]
             title = " ".join(rng.choices(vocabulary, k=4)).title()
             handle.write(json.dumps({"id": f"generated-{n}", "title": title, "text": " ".join(sentences)}) + "\n")
     return path

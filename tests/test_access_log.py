@@ -1,13 +1,13 @@
 """The per-request JSON log of a real server: never the question unless the operator opts in,
 uvicorn's own access log (which prints query strings) off, and the request id of every error
 response findable in it."""
-from __future__ import annotations
 
-import pytest
+from __future__ import annotations
 
 import json
 
 import httpx
+import pytest
 
 from tests.conftest import start_server, stop_server
 
@@ -17,8 +17,11 @@ MARKER = "zebrastripequestion"
 
 
 def _records(output: str) -> list[dict]:
-    return [json.loads(line.split("healthfaq.access ", 1)[1]) for line in output.splitlines()
-            if "healthfaq.access {" in line]
+    return [
+        json.loads(line.split("healthfaq.access ", 1)[1])
+        for line in output.splitlines()
+        if "healthfaq.access {" in line
+    ]
 
 
 def test_questions_stay_out_of_the_log_by_default_and_error_ids_are_logged(tmp_path, bundled_index_dir):
@@ -35,7 +38,7 @@ def test_questions_stay_out_of_the_log_by_default_and_error_ids_are_logged(tmp_p
     output = server.output()
     assert found.status_code == 200 and page.status_code == 200 and suggest.status_code == 200
     assert MARKER not in output  # not in our log lines, and no uvicorn access log either
-    assert '"GET /search' not in output and "HTTP/1.1\" 200" not in output
+    assert '"GET /search' not in output and 'HTTP/1.1" 200' not in output
     records = {r["request_id"]: r for r in _records(output)}
     for response in (missing, unknown):
         request_id = response.json()["error"]["request_id"]

@@ -1,4 +1,5 @@
 """The JSON API through Starlette's TestClient, lifespan included."""
+
 import pytest
 
 
@@ -22,19 +23,22 @@ def test_section_links_land_on_real_text(shared_client):
     assert "multiple sclerosis" in page.text
 
 
-@pytest.mark.parametrize("params, status, code", [
-    ({}, 400, "missing_query"),
-    ({"q": "   "}, 400, "missing_query"),
-    ({"q": "x" * 2001}, 400, "query_too_long"),
-    ({"q": "semen", "limit": "0"}, 400, "invalid_parameter"),
-    ({"q": "semen", "limit": "51"}, 400, "invalid_parameter"),
-    ({"q": "semen", "limit": "ten"}, 400, "invalid_parameter"),
-    ({"q": "semen", "offset": "-1"}, 400, "invalid_parameter"),
-    ({"q": "semen", "offset": "499", "limit": "2"}, 400, "invalid_parameter"),
-    ({"q": "semen", "offset": "1e3"}, 400, "invalid_parameter"),
-    ({"q": "semen", "prefix": "maybe"}, 400, "invalid_parameter"),
-    ({"q": "semen", "article": "no-such-article"}, 404, "unknown_article"),
-])
+@pytest.mark.parametrize(
+    "params, status, code",
+    [
+        ({}, 400, "missing_query"),
+        ({"q": "   "}, 400, "missing_query"),
+        ({"q": "x" * 2001}, 400, "query_too_long"),
+        ({"q": "semen", "limit": "0"}, 400, "invalid_parameter"),
+        ({"q": "semen", "limit": "51"}, 400, "invalid_parameter"),
+        ({"q": "semen", "limit": "ten"}, 400, "invalid_parameter"),
+        ({"q": "semen", "offset": "-1"}, 400, "invalid_parameter"),
+        ({"q": "semen", "offset": "499", "limit": "2"}, 400, "invalid_parameter"),
+        ({"q": "semen", "offset": "1e3"}, 400, "invalid_parameter"),
+        ({"q": "semen", "prefix": "maybe"}, 400, "invalid_parameter"),
+        ({"q": "semen", "article": "no-such-article"}, 404, "unknown_article"),
+    ],
+)
 def test_bad_parameters_get_a_clear_json_error(shared_client, params, status, code):
     response = shared_client.get("/search", params=params)
     assert response.status_code == status
@@ -86,8 +90,8 @@ def test_security_headers_on_every_response(shared_client):
 def test_public_url_makes_links_to_our_own_pages_absolute(bundled_index_dir, tmp_path):
     from starlette.testclient import TestClient
 
-    from service.web.app import create_app
     from service.build.indexer import build_index
+    from service.web.app import create_app
     from tests.conftest import DATA, make_settings
 
     settings = make_settings(bundled_index_dir, public_url="https://faq.example.org")
@@ -104,6 +108,7 @@ def test_public_url_makes_links_to_our_own_pages_absolute(bundled_index_dir, tmp
 
 
 # --- the OpenAPI document says what the server does ---------------------------------------
+
 
 def test_every_operation_documents_head_405_and_its_headers(shared_client):
     doc = shared_client.get("/openapi.json").json()

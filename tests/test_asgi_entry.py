@@ -4,6 +4,7 @@ Deployments run the service under their own ASGI server (uvicorn, gunicorn's uvi
 hypercorn) by naming ``service.app:app``; the move of the app into service/web/ once broke that
 name without a sound. This test reads the uvicorn command from README.md and runs it.
 """
+
 from __future__ import annotations
 
 import os
@@ -53,8 +54,14 @@ def test_the_documented_uvicorn_command_serves_searches(tmp_path: Path, bundled_
     argv[argv.index("--host") + 1] = "127.0.0.1"
     argv[argv.index("--port") + 1] = str(port)
     os.symlink(bundled_index_dir, tmp_path / "index")  # the command's relative `index`
-    process = subprocess.Popen(argv, cwd=tmp_path, env={**os.environ, **env, "HEALTHFAQ_BUILD_IF_MISSING": "false"},
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        argv,
+        cwd=tmp_path,
+        env={**os.environ, **env, "HEALTHFAQ_BUILD_IF_MISSING": "false"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(url, process)

@@ -1,5 +1,6 @@
 """The benchmark's own pieces: one percentile method, the load generator against a real server,
 and the table's rows and targets from a run's results."""
+
 from __future__ import annotations
 
 import argparse
@@ -37,9 +38,27 @@ def test_loadgen_counts_answers_from_a_real_server(bundled_index_dir: Path, tmp_
     paths.write_text("/healthz\n/search?q=kegel+exercises\n")
     server = start_server(bundled_index_dir, tmp_path)
     try:
-        done = subprocess.run([sys.executable, "-m", "bench.loadgen", "--port", str(server.port), "--paths", str(paths),
-                               "--concurrency", "2", "--duration", "0.5", "--warmup", "0.1"],
-                              capture_output=True, text=True, cwd=ROOT, timeout=60)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bench.loadgen",
+                "--port",
+                str(server.port),
+                "--paths",
+                str(paths),
+                "--concurrency",
+                "2",
+                "--duration",
+                "0.5",
+                "--warmup",
+                "0.1",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
     finally:
         stop_server(server)
     assert done.returncode == 0, done.stderr
@@ -53,24 +72,58 @@ def _figures(p50: float) -> dict:
 
 
 def _build(seconds: float, embedded: int, embedding_seconds: float) -> OurBuild:
-    return OurBuild(command="service build", seconds=seconds, wall_seconds=seconds + 1, passages=5, size_bytes=2**20,
-                    peak_rss_bytes=2**27, version="v1", embedded=embedded, embedding_seconds=embedding_seconds)
+    return OurBuild(
+        command="service build",
+        seconds=seconds,
+        wall_seconds=seconds + 1,
+        passages=5,
+        size_bytes=2**20,
+        peak_rss_bytes=2**27,
+        version="v1",
+        embedded=embedded,
+        embedding_seconds=embedding_seconds,
+    )
 
 
 def test_table_rows_and_targets_from_results():
-    latency = {mix: {"ours": _figures(2.0), "bm25s": _figures(1.0), "tantivy": _figures(0.5),
-                     "bm25s+encoder": _figures(1.5 if mix == "faq" else 1.2)} for mix in ("box", "prefix", "faq", "long")}
+    latency = {
+        mix: {
+            "ours": _figures(2.0),
+            "bm25s": _figures(1.0),
+            "tantivy": _figures(0.5),
+            "bm25s+encoder": _figures(1.5 if mix == "faq" else 1.2),
+        }
+        for mix in ("box", "prefix", "faq", "long")
+    }
     latency["faq"]["ours"] = {"median": {"p50": 2.9, "p95": 4.0, "p99": 4.6, "cpu_p99": 4.0}}
     in_process = report.InProcess(
-        records=3, passages=5, load_chunk_seconds=0.1, peers=["bm25s", "tantivy", "bm25s+encoder"],
-        peer_builds={"bm25s": [1.0], "tantivy": [0.5]}, peer_sizes={"bm25s": None, "tantivy": 2**20, "bm25s+encoder": None},
-        open_seconds=0.2, mix_sizes={"box": 1, "prefix": 1, "faq": 1, "long": 1}, latency=latency,
-        mrr_at_10={"ours": 0.771, "bm25s": 0.6, "tantivy": 0.4, "bm25s+encoder": 0.6}, engine_config={}, profile="",
-        neighbour={"ours": {"quiet_p50": 2.9, "busy_p50": 4.4, "ratio": 4.4 / 2.9},
-                   "bm25s+encoder": {"quiet_p50": 1.5, "busy_p50": 6.0, "ratio": 4.0}})
-    results = report.Results(started_at="2026-01-01T00:00:00", machine={}, args=argparse.Namespace(),
-                             build=_build(60.0, 5, 55.5), rebuild=_build(5.0, 2, 0.5), in_process=in_process,
-                             http=None, notes=[])
+        records=3,
+        passages=5,
+        load_chunk_seconds=0.1,
+        peers=["bm25s", "tantivy", "bm25s+encoder"],
+        peer_builds={"bm25s": [1.0], "tantivy": [0.5]},
+        peer_sizes={"bm25s": None, "tantivy": 2**20, "bm25s+encoder": None},
+        open_seconds=0.2,
+        mix_sizes={"box": 1, "prefix": 1, "faq": 1, "long": 1},
+        latency=latency,
+        mrr_at_10={"ours": 0.771, "bm25s": 0.6, "tantivy": 0.4, "bm25s+encoder": 0.6},
+        engine_config={},
+        profile="",
+        neighbour={
+            "ours": {"quiet_p50": 2.9, "busy_p50": 4.4, "ratio": 4.4 / 2.9},
+            "bm25s+encoder": {"quiet_p50": 1.5, "busy_p50": 6.0, "ratio": 4.0},
+        },
+    )
+    results = report.Results(
+        started_at="2026-01-01T00:00:00",
+        machine={},
+        args=argparse.Namespace(),
+        build=_build(60.0, 5, 55.5),
+        rebuild=_build(5.0, 2, 0.5),
+        in_process=in_process,
+        http=None,
+        notes=[],
+    )
     table = report.make_table(results)
     rows = {(r["area"], r["figure"]): r for r in table.rows}
     assert rows[("latency box", "p50 ms")]["ratio"] == "2.0× bm25s, 4.0× tantivy, 1.7× bm25s+encoder"
@@ -80,13 +133,28 @@ def test_table_rows_and_targets_from_results():
     assert "bm25s+encoder" not in rows[("build", "seconds (ours: service build, cold)")]  # no index of its own
     assert rows[("busy neighbour", "faq p50 ms, ours: quiet → beside a busy process")]["ratio"] == "1.52× quiet"
     assert rows[("latency long", "p50 over ours faq p50")]["ratio"] == "0.7× ours faq"
-    assert dict(table.verdicts) == {"build without embedding ≤ 10× tantivy": True, "embedding ≥ 86 passages/s": False,
-                                    "prefix p50 ≤ 3× bm25s": True, "faq p50 ≤ 1.3× bm25s+encoder": False,
-                                    "faq p99 ≤ 2× bm25s+encoder": False, "long p50 ≤ 2× ours faq p50": True,
-                                    "faq p50 beside a busy process ≤ 2× quiet": True, "faq MRR@10 ≥ 0.77": True}
+    assert dict(table.verdicts) == {
+        "build without embedding ≤ 10× tantivy": True,
+        "embedding ≥ 86 passages/s": False,
+        "prefix p50 ≤ 3× bm25s": True,
+        "faq p50 ≤ 1.3× bm25s+encoder": False,
+        "faq p99 ≤ 2× bm25s+encoder": False,
+        "long p50 ≤ 2× ours faq p50": True,
+        "faq p50 beside a busy process ≤ 2× quiet": True,
+        "faq MRR@10 ≥ 0.77": True,
+    }
     header = table.render().splitlines()[0]
     assert [cell.strip() for cell in header.strip("|").split("|")] == [
-        "area", "figure", "ours", "bm25s", "tantivy", "bm25s+encoder", "ratio", "target", "ok"]  # no HTTP: no /healthz
+        "area",
+        "figure",
+        "ours",
+        "bm25s",
+        "tantivy",
+        "bm25s+encoder",
+        "ratio",
+        "target",
+        "ok",
+    ]  # no HTTP: no /healthz
 
 
 def test_embedding_figures_read_the_builds_own_progress_line():
@@ -101,7 +169,10 @@ def test_embedding_figures_read_the_builds_own_progress_line():
 
 
 def test_one_article_changed_keeps_the_other_records_and_the_words(tmp_path: Path):
-    records = [{"id": "a_1", "title": "A", "text": "First line.\nSecond line."}, {"id": "b_1", "title": "B", "text": "Other."}]
+    records = [
+        {"id": "a_1", "title": "A", "text": "First line.\nSecond line."},
+        {"id": "b_1", "title": "B", "text": "Other."},
+    ]
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text("".join(json.dumps(r) + "\n" for r in records))
     changed = write_with_one_article_changed(corpus, tmp_path / "changed.jsonl")
@@ -113,7 +184,9 @@ def test_one_article_changed_keeps_the_other_records_and_the_words(tmp_path: Pat
 
 def test_quick_slice_keeps_the_faq_answers(tmp_path: Path):
     corpus = tmp_path / "corpus.jsonl"
-    corpus.write_text("".join(json.dumps({"id": f"r{i}", "title": "T", "text": "x"}) + "\n" for i in range(QUICK_RECORDS + 50)))
+    corpus.write_text(
+        "".join(json.dumps({"id": f"r{i}", "title": "T", "text": "x"}) + "\n" for i in range(QUICK_RECORDS + 50))
+    )
     faq = [Query("q", relevant=frozenset({"r7", f"r{QUICK_RECORDS + 40}"}))]
     kept = write_slice(corpus, faq, tmp_path / "slice.jsonl", seed=13)
     ids = [json.loads(line)["id"] for line in (tmp_path / "slice.jsonl").read_text().splitlines()]

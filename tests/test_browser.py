@@ -3,20 +3,20 @@
 One browser and one server for the module; each test gets a fresh context. Only loopback traffic
 is allowed, and every page except the one meant to be refused must log no console error.
 """
+
 from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import expect, sync_playwright
-
 from browser_support import ARTIFACTS, LOOPBACK, PageErrors, confine, launch, serious_violations, serve_folder
 from conftest import free_port, start_server, stop_server
+from playwright.sync_api import expect, sync_playwright
 
 pytestmark = pytest.mark.slow  # real servers, processes or large builds: skipped by -m 'not slow'
 
@@ -113,7 +113,8 @@ def test_arrow_down_then_enter_opens_the_first_results_section(page, sites):
     section = page.locator("#summary")
     expect(section).to_have_text("Summary")
     expect(page.locator("section[aria-labelledby=summary]")).to_contain_text(
-        "What causes sharp and pulling-like pain around the belly button?")
+        "What causes sharp and pulling-like pain around the belly button?"
+    )
 
 
 def test_arrow_up_returns_to_the_box_and_escape_clears(page, sites):
@@ -178,8 +179,7 @@ def test_copy_with_citation_puts_text_and_section_link_on_the_clipboard(browser,
         expect(copy).to_have_text("Copied")
         copied = page.evaluate("navigator.clipboard.readText()")
         text = httpx.get(sites["service"] + "/search", params={"q": "belly button pain"}).json()["results"][0]["text"]
-        assert copied == (f"{text}\n\n— Sharp pulling pain in belly button, Summary: "
-                          f"{sites['service']}{BELLY_URL}")
+        assert copied == (f"{text}\n\n— Sharp pulling pain in belly button, Summary: {sites['service']}{BELLY_URL}")
         assert errors.messages == []
     finally:
         ctx.close()
@@ -198,7 +198,8 @@ def test_the_form_works_without_javascript(browser, sites):
         expect(page.locator("aside.care")).to_be_visible()
         expect(page.locator("ol.results li.result").first.locator("mark").first).to_be_visible()
         expect(page.locator("ol.results li.result").first.locator("a.result-link")).to_have_attribute(
-            "href", re.compile(r"^/articles/semen-leakage\?q=blood%20in%20semen#"))
+            "href", re.compile(r"^/articles/semen-leakage\?q=blood%20in%20semen#")
+        )
         page.locator("#q").fill("semen")
         page.locator("#q").press("Enter")
         page.wait_for_url(re.compile(r"/\?q=semen$"))
@@ -224,8 +225,11 @@ def test_the_embedded_box_works_from_an_allowed_origin(page, sites):
     expect(hit.locator("a")).to_have_attribute("href", sites["service"] + BELLY_URL)
     expect(hit.locator("mark").first).to_be_visible()
     # The box's own stylesheet came from the service, inside its shadow root.
-    assert page.evaluate("""() => getComputedStyle(document.querySelector('[data-healthfaq-search]')
-        .shadowRoot.querySelector('.box')).borderRadius""") == "8px"
+    assert (
+        page.evaluate("""() => getComputedStyle(document.querySelector('[data-healthfaq-search]')
+        .shadowRoot.querySelector('.box')).borderRadius""")
+        == "8px"
+    )
 
 
 def test_an_origin_not_in_the_allow_list_gets_no_cors_access(browser, sites):
@@ -250,10 +254,13 @@ def test_an_origin_not_in_the_allow_list_gets_no_cors_access(browser, sites):
     assert "access-control-allow-origin" not in refused.headers
 
 
-@pytest.mark.parametrize("path, ready", [
-    ("/?q=blood%20in%20semen", "#result-0"),
-    ("/articles/semen-leakage", "#when-to-see-a-doctor"),
-])
+@pytest.mark.parametrize(
+    "path, ready",
+    [
+        ("/?q=blood%20in%20semen", "#result-0"),
+        ("/articles/semen-leakage", "#when-to-see-a-doctor"),
+    ],
+)
 def test_axe_finds_no_serious_or_critical_violations(browser, sites, path, ready):
     ctx = browser.new_context(bypass_csp=True)  # axe is injected as a script the CSP would refuse
     confine(ctx)
@@ -283,11 +290,14 @@ def test_axe_on_the_embedded_box_with_suggestions_open(browser, sites):
         ctx.close()
 
 
-@pytest.mark.parametrize("name, viewport, scheme", [
-    ("desktop", {"width": 1280, "height": 800}, "light"),
-    ("phone", {"width": 390, "height": 844}, "light"),
-    ("phone-dark", {"width": 390, "height": 844}, "dark"),
-])
+@pytest.mark.parametrize(
+    "name, viewport, scheme",
+    [
+        ("desktop", {"width": 1280, "height": 800}, "light"),
+        ("phone", {"width": 390, "height": 844}, "light"),
+        ("phone-dark", {"width": 390, "height": 844}, "dark"),
+    ],
+)
 def test_screenshots_desktop_and_phone(browser, sites, name, viewport, scheme):
     ctx = browser.new_context(viewport=viewport, color_scheme=scheme, device_scale_factor=1)
     confine(ctx)
@@ -317,8 +327,7 @@ def _box(locator) -> dict:
     return box
 
 
-@pytest.mark.parametrize("where", ["/", "/?q=belly%20button%20pain", "/articles/semen-leakage", "/openapi.json",
-                                  "box"])
+@pytest.mark.parametrize("where", ["/", "/?q=belly%20button%20pain", "/articles/semen-leakage", "/openapi.json", "box"])
 def test_no_console_error_anywhere_the_icon_included(browser, sites, where):
     """Every page declares an icon that exists, and /favicon.ico (asked for by pages that
     declare none, like a JSON answer opened in a tab) is served.
@@ -375,8 +384,9 @@ def test_on_a_phone_the_question_has_the_row_and_answers_fit_the_first_screen(br
         button = _box(page.get_by_role("button", name="Search"))
         assert field["width"] >= 0.75 * row["width"], (field, row)
         assert button["x"] >= field["x"] + field["width"] and abs(button["y"] - field["y"]) < field["height"]
-        assert page.evaluate("(() => { const q = document.getElementById('q'); "
-                             "return q.scrollWidth <= q.clientWidth; })()"), "the question is cut off"
+        assert page.evaluate(
+            "(() => { const q = document.getElementById('q'); return q.scrollWidth <= q.clientWidth; })()"
+        ), "the question is cut off"
         care = page.locator("aside.care")
         assert page.evaluate("document.querySelector('aside.care details').open") is False
         expect(care.locator(".care-text")).to_be_hidden()
@@ -423,7 +433,8 @@ def test_an_article_from_the_results_leads_back_to_them_and_marks_its_section(pa
     page.wait_for_url(sites["service"] + "/?q=wet%20dreams")
     expect(page.locator("#q")).to_have_value("wet dreams")
     expect(page.locator("#result-0 .result-link")).to_have_attribute(
-        "href", "/articles/semen-leakage?q=wet%20dreams#during-sleep")
+        "href", "/articles/semen-leakage?q=wet%20dreams#during-sleep"
+    )
     page.goto(sites["service"] + "/articles/semen-leakage")  # opened directly: back to the search page
     expect(page.locator(".back a")).to_have_attribute("href", "/")
 
@@ -433,7 +444,9 @@ def test_a_page_past_the_last_result_says_there_are_no_more(page, sites):
     total = httpx.get(sites["service"] + "/search", params={"q": "pain"}, timeout=10).json()["total"]
     past = (total // 10 + 1) * 10
     page.goto(sites["service"] + f"/?q=pain&offset={past}")
-    expect(page.locator(".past-the-end")).to_contain_text(f"No more results: all {total} for “pain” are on earlier pages.")
+    expect(page.locator(".past-the-end")).to_contain_text(
+        f"No more results: all {total} for “pain” are on earlier pages."
+    )
     expect(page.locator("#search-status")).to_have_text(re.compile(rf"^{total} results? in [\d.]+ ms$"))
     expect(page.locator("ol.results")).to_have_count(0)
     page.locator(".first-page-link").click()
@@ -485,11 +498,14 @@ def test_copy_with_citation_uses_the_public_address(browser, tmp_path, bundled_i
         page.goto(server.url + "/")
         type_question(page, "belly button pain")
         expect(page.locator("#result-0 .result-link")).to_have_attribute(
-            "href", "https://faq.example.test" + BELLY_URL.replace("#", "?q=belly%20button%20pain#"))
+            "href", "https://faq.example.test" + BELLY_URL.replace("#", "?q=belly%20button%20pain#")
+        )
         page.locator("#result-0 button.copy").click()
         expect(page.locator("#result-0 button.copy")).to_have_text("Copied")
         copied = page.evaluate("navigator.clipboard.readText()")
-        assert copied.endswith("\n\n— Sharp pulling pain in belly button, Summary: https://faq.example.test" + BELLY_URL)
+        assert copied.endswith(
+            "\n\n— Sharp pulling pain in belly button, Summary: https://faq.example.test" + BELLY_URL
+        )
     finally:
         ctx.close()
         stop_server(server)

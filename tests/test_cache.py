@@ -1,4 +1,5 @@
 """The result cache keeps rankings, never another request's words, timing or correction."""
+
 from __future__ import annotations
 
 from service.query.cache import ResultCache

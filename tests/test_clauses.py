@@ -1,5 +1,6 @@
 """Clause reading sees the letters search analyses: a fullwidth or ligature spelling of a question
 states, denies and dates a sign exactly as the plain spelling does (schema.py's normalisation)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -30,13 +31,16 @@ def test_stems_are_the_schema_analysis_of_the_plain_forms():
     assert stems_of(fullwidth("no fever")) == ["not", "fever"]
 
 
-@pytest.mark.parametrize("question", [
-    "I have crushing chest pain right now",
-    "no crushing chest pain, just a bit of leaking",    # denied
-    "I had crushing chest pain two years ago",          # the past
-    "what does crushing chest pain feel like",         # asked about
-    "my dad can't breathe",                             # a negative contraction
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "I have crushing chest pain right now",
+        "no crushing chest pain, just a bit of leaking",  # denied
+        "I had crushing chest pain two years ago",  # the past
+        "what does crushing chest pain feel like",  # asked about
+        "my dad can't breathe",  # a negative contraction
+    ],
+)
 def test_a_fullwidth_question_meets_the_same_emergency_as_the_plain_one(detector, question):
     plain = detector.detect(Reading(question))
     wide = detector.detect(Reading(fullwidth(question)))

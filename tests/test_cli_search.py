@@ -1,4 +1,5 @@
 """`healthfaq search` for support staff: the same answers as the page, care advice and did-you-mean included."""
+
 import json
 
 from service.cli import main
@@ -20,8 +21,7 @@ def test_care_advice_is_printed_first_with_its_link(capsys, bundled_index_dir):
 
 
 def test_a_typo_prints_did_you_mean_before_the_answers(capsys, bundled_index_dir):
-    status, out, _ = run(capsys, "sialadenitus", "--index", str(bundled_index_dir),
-                         "--base-url", "https://faq.example")
+    status, out, _ = run(capsys, "sialadenitus", "--index", str(bundled_index_dir), "--base-url", "https://faq.example")
     assert status == 0
     assert "Did you mean: sialadenitis" in out
     assert out.index("Did you mean") < out.index("1. Submandibular gland swollen and painful › Summary")

@@ -49,14 +49,17 @@ def test_markdown_lists_stay_with_their_sentence_and_repeated_headings_get_suffi
     assert block.text == "Intro sentence:" and block.items == ("item one", "item two")
 
 
-@pytest.mark.parametrize("text, line, reason", [
-    (GOOD.replace("title: A title\n", ""), 1, "title"),
-    (GOOD.replace("kind: article", "kind: [oops"), 4, "broken front matter"),
-    (GOOD.replace("kind: article", "kind: recipe"), 4, "unknown kind"),
-    (GOOD.split("## First part")[0], 6, "empty body"),
-    ("no front matter\n", 1, "front matter"),
-    (GOOD.replace("## First part\n\nIntro", "Stray text\n## First part\n\nIntro", 1), 6, "before the first"),
-])
+@pytest.mark.parametrize(
+    "text, line, reason",
+    [
+        (GOOD.replace("title: A title\n", ""), 1, "title"),
+        (GOOD.replace("kind: article", "kind: [oops"), 4, "broken front matter"),
+        (GOOD.replace("kind: article", "kind: recipe"), 4, "unknown kind"),
+        (GOOD.split("## First part")[0], 6, "empty body"),
+        ("no front matter\n", 1, "front matter"),
+        (GOOD.replace("## First part\n\nIntro", "Stray text\n## First part\n\nIntro", 1), 6, "before the first"),
+    ],
+)
 def test_malformed_articles_name_file_line_and_reason(tmp_path, text, line, reason):
     path = write(tmp_path, "bad.md", text)
     with pytest.raises(CorpusError) as caught:
@@ -107,12 +110,15 @@ def test_an_empty_jsonl_corpus_is_refused(tmp_path):
         load_articles(path)
 
 
-@pytest.mark.parametrize("value, says", [
-    ("12345", "'title' must be text, not a number (12345)"),
-    ("2024-01-31", "'title' must be text, not a date"),
-    ("[a, b]", "'title' must be text, not a list"),
-    ("true", "'title' must be text, not true/false"),
-])
+@pytest.mark.parametrize(
+    "value, says",
+    [
+        ("12345", "'title' must be text, not a number (12345)"),
+        ("2024-01-31", "'title' must be text, not a date"),
+        ("[a, b]", "'title' must be text, not a list"),
+        ("true", "'title' must be text, not true/false"),
+    ],
+)
 def test_a_title_that_is_not_text_says_so(tmp_path, value, says):
     write(tmp_path, "a.md", GOOD.replace("title: A title", f"title: {value}"))
     with pytest.raises(CorpusError) as caught:
@@ -138,8 +144,11 @@ def test_a_jsonl_title_that_is_not_text_says_so(tmp_path):
     assert caught.value.line == 1
 
 
-LABELLED = GOOD.replace("Second text.", "If you have sharp pain. Read more. What causes it?\n\n"
-                                        "Teaser text, Read more Often it is\n\nAnother teaser Continue reading")
+LABELLED = GOOD.replace(
+    "Second text.",
+    "If you have sharp pain. Read more. What causes it?\n\n"
+    "Teaser text, Read more Often it is\n\nAnother teaser Continue reading",
+)
 
 
 def test_scraped_link_labels_are_a_warning_naming_file_and_line(tmp_path):
@@ -147,14 +156,19 @@ def test_scraped_link_labels_are_a_warning_naming_file_and_line(tmp_path):
     with pytest.warns(CorpusWarning) as caught:
         [article] = load_articles(tmp_path)
     found = [(w.message.path, w.message.line, w.message.reason.split(" looks like")[0]) for w in caught]
-    assert found == [(str(path), 15, "'Read more.'"), (str(path), 17, "'Read more'"),
-                     (str(path), 19, "'Continue reading'")]
+    assert found == [
+        (str(path), 15, "'Read more.'"),
+        (str(path), 17, "'Read more'"),
+        (str(path), 19, "'Continue reading'"),
+    ]
     assert "site chrome" in caught[0].message.reason
     assert "Read more" in article.sections[1].blocks[0].text  # a warning: the article is still loaded
 
 
-@pytest.mark.parametrize("sentence", ["To learn more about it, ask your doctor.", "Read more about kegels here.",
-                                      "She likes to read more books."])
+@pytest.mark.parametrize(
+    "sentence",
+    ["To learn more about it, ask your doctor.", "Read more about kegels here.", "She likes to read more books."],
+)
 def test_sentences_that_merely_use_the_words_are_not_warned_about(tmp_path, sentence):
     write(tmp_path, "a.md", GOOD.replace("Second text.", sentence))
     with warnings.catch_warnings():

@@ -1,4 +1,5 @@
 """End to end against a real uvicorn on a free loopback port."""
+
 import httpx
 import pytest
 
@@ -31,6 +32,7 @@ def test_real_server_answers_and_survives_a_rebuild(live_server, tmp_path):
         statuses.append(httpx.get(url + "/search", params={"q": "kegel"}, timeout=10).status_code)
         return httpx.get(url + "/healthz", timeout=10).json().get("version") == after
 
-    wait_until(switched, timeout=30, interval=0.01, what="the server to serve the rebuilt version",
-               detail=live_server.output)
+    wait_until(
+        switched, timeout=30, interval=0.01, what="the server to serve the rebuilt version", detail=live_server.output
+    )
     assert set(statuses) == {200}, statuses

@@ -3,6 +3,7 @@
 These are the only tests that read corpus/. They never pin counts, titles or rankings, so an
 editor adding or editing an article cannot turn CI red unless the article itself is broken.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -17,8 +18,16 @@ from service.query.store import open_current
 from tests.conftest import EDITORIAL_CORPUS
 
 # Scraped page furniture of the publisher's site: never article text.
-SITE_CHROME = ["University Avenue", "303 0740", "All Rights Reserved", "Your Healthy Gut", "logo-1",
-               "share this content", "Latest articles", "Advisory board"]
+SITE_CHROME = [
+    "University Avenue",
+    "303 0740",
+    "All Rights Reserved",
+    "Your Healthy Gut",
+    "logo-1",
+    "share this content",
+    "Latest articles",
+    "Advisory board",
+]
 
 
 @pytest.fixture(scope="module")

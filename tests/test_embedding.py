@@ -1,4 +1,5 @@
 """The sentence encoder on the real shipped model (and the fp32 one from ../shared for comparison)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -12,16 +13,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.index.embedding import Encoder, ModelUnavailable, default_model_dir
 from service.build.progress import Progress
+from service.index.embedding import Encoder, ModelUnavailable, default_model_dir
 from tests.conftest import ROOT
 
 SHARED_MODEL = ROOT.parent / "shared" / "models" / "all-MiniLM-L6-v2-onnx"
 # Verbatim from tests/data/corpus/articles/semen-leakage.md.
-PREMATURE_EJACULATION = ("Premature ejaculation means that you ejaculate when you and your partner "
-                         "do not want it.")
-QUESTIONS = ["I finish too quickly in bed", "lump under my jaw", "white fluid comes out after toilet",
-             "can't stop leaking", "it stings when I climax", "how do I get my sense of smell back"]
+PREMATURE_EJACULATION = "Premature ejaculation means that you ejaculate when you and your partner do not want it."
+QUESTIONS = [
+    "I finish too quickly in bed",
+    "lump under my jaw",
+    "white fluid comes out after toilet",
+    "can't stop leaking",
+    "it stings when I climax",
+    "how do I get my sense of smell back",
+]
 SENTENCE = "The quick brown fox jumps over the lazy dog near the river bank. "  # 14 tokens
 
 
@@ -42,8 +48,11 @@ def fp32_encoder() -> Encoder:
 
 def test_shipped_files_match_the_checksums_in_their_readme():
     folder = default_model_dir()
-    table = dict(re.findall(r"^\| `([^`]+)` \| `([0-9a-f]{64})` \|$",
-                            (folder / "README.md").read_text(encoding="utf-8"), re.MULTILINE))
+    table = dict(
+        re.findall(
+            r"^\| `([^`]+)` \| `([0-9a-f]{64})` \|$", (folder / "README.md").read_text(encoding="utf-8"), re.MULTILINE
+        )
+    )
     assert set(table) == {"model_qint8.onnx", "tokenizer.json", "LICENSE"}
     for name, expected in table.items():
         assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == expected, name
@@ -113,10 +122,12 @@ def test_passages_are_cut_at_128_tokens_and_questions_at_256(encoder):
     very_long = SENTENCE * 25  # ~350 tokens
     first, longer = encoder.embed_passages([long_text, long_text + "Car insurance quote."])
     assert np.allclose(first, longer, atol=1e-6)
-    assert not np.allclose(encoder.embed_query(long_text), encoder.embed_query(long_text + "Car insurance quote."),
-                           atol=1e-3)
-    assert np.allclose(encoder.embed_query(very_long), encoder.embed_query(very_long + "Car insurance quote."),
-                       atol=1e-6)
+    assert not np.allclose(
+        encoder.embed_query(long_text), encoder.embed_query(long_text + "Car insurance quote."), atol=1e-3
+    )
+    assert np.allclose(
+        encoder.embed_query(very_long), encoder.embed_query(very_long + "Car insurance quote."), atol=1e-6
+    )
 
 
 def test_a_missing_folder_is_unavailable(tmp_path):

@@ -1,4 +1,5 @@
 """run_parts: results in part order, a failing or dying child is an error in the parent."""
+
 from __future__ import annotations
 
 import os

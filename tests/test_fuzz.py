@@ -1,5 +1,6 @@
 """Hostile input, generated: schemathesis over every documented operation, hypothesis on the
 query builder and the parameter parser."""
+
 from __future__ import annotations
 
 import json
@@ -9,15 +10,18 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
-                                               status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
+from service.query.question import MAX_PREFIX_EXPANSIONS, MAX_QUERY_TERMS, plan_query
+from service.query.search import MAX_LIMIT, MAX_WINDOW, SearchRequest, search
 from service.web.app import create_app
 from service.web.errors import ApiError
 from service.web.openapi import openapi_document
 from service.web.params import MAX_QUERY_CHARS, search_request
-from service.query.question import MAX_PREFIX_EXPANSIONS, MAX_QUERY_TERMS, plan_query
-from service.query.search import MAX_LIMIT, MAX_WINDOW, SearchRequest, search
 from tests.conftest import make_settings
 
 API_CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -47,9 +51,49 @@ def test_every_operation_answers_as_documented_and_never_5xx(case, app):
 
 # --- the query builder ---------------------------------------------------------------------
 
-_WORDS = ["belly", "button", "pain", "kegel", "smell", "covid", "semen", "leak", "the", "and", "my", "doctor",
-          "AND", "OR", "NOT", "TO", "title:", "text:pain", "*", "?", "~2", "^3", "[a TO z]", "{x}", "(", ")", '"',
-          "pain*", "bel?y", "\u202e", "\u0301", "😷", "\x00", "ß", "İ", "ﬁ", "١٢٣", "日本語", "-", "+", "\\"]
+_WORDS = [
+    "belly",
+    "button",
+    "pain",
+    "kegel",
+    "smell",
+    "covid",
+    "semen",
+    "leak",
+    "the",
+    "and",
+    "my",
+    "doctor",
+    "AND",
+    "OR",
+    "NOT",
+    "TO",
+    "title:",
+    "text:pain",
+    "*",
+    "?",
+    "~2",
+    "^3",
+    "[a TO z]",
+    "{x}",
+    "(",
+    ")",
+    '"',
+    "pain*",
+    "bel?y",
+    "\u202e",
+    "\u0301",
+    "😷",
+    "\x00",
+    "ß",
+    "İ",
+    "ﬁ",
+    "١٢٣",
+    "日本語",
+    "-",
+    "+",
+    "\\",
+]
 _QUESTIONS = st.one_of(
     st.text(max_size=300),
     st.lists(st.sampled_from(_WORDS), max_size=200).map(" ".join),
@@ -61,7 +105,7 @@ def _column_bound(index) -> int:
     """Most columns any question can ask for: typed and corrected stems, completions, pairs of
     kept stems, and every column a synonym rule could add. Independent of the question's length."""
     synonym_columns = sum(2 * len(alt) - 1 for alts in index.synonyms.expansions.values() for alt in alts)
-    return 2 * MAX_QUERY_TERMS + MAX_PREFIX_EXPANSIONS + MAX_QUERY_TERMS ** 2 + synonym_columns
+    return 2 * MAX_QUERY_TERMS + MAX_PREFIX_EXPANSIONS + MAX_QUERY_TERMS**2 + synonym_columns
 
 
 @given(text=_QUESTIONS, prefix=st.booleans())
@@ -90,8 +134,11 @@ def test_search_answers_any_text(bundled_index, text, limit, offset, prefix):
 
 # --- query-string parameters ---------------------------------------------------------------
 
-_VALUES = st.one_of(st.text(max_size=30), st.integers(-10**15, 10**15).map(str),
-                    st.sampled_from(["", " ", "1e3", "0x10", "٣", "+5", "-0", "true", "yes", "off", "NaN"]))
+_VALUES = st.one_of(
+    st.text(max_size=30),
+    st.integers(-(10**15), 10**15).map(str),
+    st.sampled_from(["", " ", "1e3", "0x10", "٣", "+5", "-0", "true", "yes", "off", "NaN"]),
+)
 
 
 @given(params=st.dictionaries(st.sampled_from(["q", "limit", "offset", "article", "prefix", "other"]), _VALUES))

@@ -1,13 +1,13 @@
 """Content gaps: opt-in, normalised, aggregated zero-result questions and `healthfaq gaps`."""
-from __future__ import annotations
 
-import pytest
+from __future__ import annotations
 
 import json
 import subprocess
 import sys
 
 import httpx
+import pytest
 
 from service.web.app import create_app
 from service.web.gaps import GapsLog, normalise_question, top_gaps
@@ -44,8 +44,9 @@ def test_off_by_default(bundled_index_dir):
 
 
 def _gaps_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "service", "gaps", *args], capture_output=True, text=True,
-                          cwd=ROOT, env=env, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "service", "gaps", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60
+    )
 
 
 @pytest.mark.slow
@@ -53,8 +54,13 @@ def test_a_real_server_records_gaps_and_the_command_lists_them(tmp_path, bundled
     gaps_file = tmp_path / "gaps" / "gaps.jsonl"
     server = start_server(bundled_index_dir, tmp_path, env={"HEALTHFAQ_GAPS_FILE": str(gaps_file)})
     try:
-        for q, prefix in [("Why does my 3yo have zebra stripes?", "false"), ("why does my 7yo have zebra stripes", "false"),
-                          ("quantum chromodynamics homework", "false"), ("kegel", "false"), ("zebr", "true")]:
+        for q, prefix in [
+            ("Why does my 3yo have zebra stripes?", "false"),
+            ("why does my 7yo have zebra stripes", "false"),
+            ("quantum chromodynamics homework", "false"),
+            ("kegel", "false"),
+            ("zebr", "true"),
+        ]:
             response = httpx.get(server.url + "/search", params={"q": q, "prefix": prefix}, timeout=10)
             assert response.status_code == 200, server.output()
     finally:

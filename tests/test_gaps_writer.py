@@ -4,6 +4,7 @@ The log file here is a named pipe with no reader, so opening it for writing bloc
 reads it: the stand-in for a hung network mount. Were the write done on the event loop, the
 zero-result search itself (and every request after it) would hang.
 """
+
 from __future__ import annotations
 
 import os

@@ -3,6 +3,7 @@
 Each entry is sent through the in-process client (lifespan run) and, where the HTTP parser is
 the point, as raw bytes to a real uvicorn, which must answer 4xx or close, never 5xx or hang.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,13 +17,66 @@ from starlette.routing import Route
 from service.web.app import create_app
 from tests.conftest import ROOT, make_settings
 
-WHOOSH_SYNTAX = ["title:pain", "text:", "field:value", "*", "pain*", "?", "bel?y", "~", "pain~2", "^", "pain^5",
-                 "[a TO z]", "{a TO z}", "(pain", "pain)", '"unclosed', '"belly button"', "AND", "OR", "NOT",
-                 "TO", "pain AND NOT", "NOT NOT NOT", "a:b:c:d", "\\", "/regex/", "<>", "pain OR OR", "&&", "||",
-                 "-pain", "+pain", "!pain", "'", "`", "$", "%", "%%", "%s%s%n"]
-ODD_TEXT = ["\x00", "pain\x00kegel", "\x01\x02\x1b[31m\x7f", "\r\n\r\nSet-Cookie: x=1", "\u202eniap\u202c",
-            "\u200f\u200e\u2066pain\u2069", "pa\u0301in", "e\u0301\u0302\u0303\u0304" * 50, "😷🤒🦠 pain",
-            "👨‍👩‍👧‍👦", "\ufeffpain", "\ud7ff", "ﬁ ß İ ǅ", "١٢٣ ٤٥", "日本語の質問", "\u3000\u3000", "\t\v\f"]
+WHOOSH_SYNTAX = [
+    "title:pain",
+    "text:",
+    "field:value",
+    "*",
+    "pain*",
+    "?",
+    "bel?y",
+    "~",
+    "pain~2",
+    "^",
+    "pain^5",
+    "[a TO z]",
+    "{a TO z}",
+    "(pain",
+    "pain)",
+    '"unclosed',
+    '"belly button"',
+    "AND",
+    "OR",
+    "NOT",
+    "TO",
+    "pain AND NOT",
+    "NOT NOT NOT",
+    "a:b:c:d",
+    "\\",
+    "/regex/",
+    "<>",
+    "pain OR OR",
+    "&&",
+    "||",
+    "-pain",
+    "+pain",
+    "!pain",
+    "'",
+    "`",
+    "$",
+    "%",
+    "%%",
+    "%s%s%n",
+]
+ODD_TEXT = [
+    "\x00",
+    "pain\x00kegel",
+    "\x01\x02\x1b[31m\x7f",
+    "\r\n\r\nSet-Cookie: x=1",
+    "\u202eniap\u202c",
+    "\u200f\u200e\u2066pain\u2069",
+    "pa\u0301in",
+    "e\u0301\u0302\u0303\u0304" * 50,
+    "😷🤒🦠 pain",
+    "👨‍👩‍👧‍👦",
+    "\ufeffpain",
+    "\ud7ff",
+    "ﬁ ß İ ǅ",
+    "١٢٣ ٤٥",
+    "日本語の質問",
+    "\u3000\u3000",
+    "\t\v\f",
+]
 
 
 def _assert_clean_error(response: httpx.Response, status: int | None = None) -> dict:
@@ -62,11 +116,29 @@ def test_length_limits(shared_client):
     assert shared_client.get("/suggest", params={"q": "x" * 10_000}).status_code == 400
 
 
-@pytest.mark.parametrize("query_string", [
-    "q=%ff%fe", "q=%ff%fe%fd%80", "q=pain%c3", "q=%e2%82", "q=%", "q=%%", "q=%zz", "q=%00", "q=pain%0d%0aX-Injected:%201",
-    "q=a&q=b", "q=pain&q=", "q=pain&limit=1&limit=2", "q=pain&unknown=1&utm_source=x&=&&&", "q=pain&q[]=x",
-    "q[]=pain&q=kegel", "q=pain;limit=3", "q=+++pain+++", "q=pain&prefix=true&prefix=false",
-])
+@pytest.mark.parametrize(
+    "query_string",
+    [
+        "q=%ff%fe",
+        "q=%ff%fe%fd%80",
+        "q=pain%c3",
+        "q=%e2%82",
+        "q=%",
+        "q=%%",
+        "q=%zz",
+        "q=%00",
+        "q=pain%0d%0aX-Injected:%201",
+        "q=a&q=b",
+        "q=pain&q=",
+        "q=pain&limit=1&limit=2",
+        "q=pain&unknown=1&utm_source=x&=&&&",
+        "q=pain&q[]=x",
+        "q[]=pain&q=kegel",
+        "q=pain;limit=3",
+        "q=+++pain+++",
+        "q=pain&prefix=true&prefix=false",
+    ],
+)
 def test_encodings_repeats_and_unknown_parameters_get_an_answer(shared_client, query_string):
     response = shared_client.get("/search?" + query_string)
     assert response.status_code in (200, 400), response.text
@@ -77,28 +149,60 @@ def test_encodings_repeats_and_unknown_parameters_get_an_answer(shared_client, q
 
 
 @pytest.mark.parametrize("name", ["limit", "offset"])
-@pytest.mark.parametrize("value", ["99999999999999999999999", "-1", "-99999999", "abc", "1.5", "1e3", "0x10",
-                                   "٣", "NaN", "Infinity", "１０", "10 10", "500", "2147483648", "-0x1"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "99999999999999999999999",
+        "-1",
+        "-99999999",
+        "abc",
+        "1.5",
+        "1e3",
+        "0x10",
+        "٣",
+        "NaN",
+        "Infinity",
+        "１０",
+        "10 10",
+        "500",
+        "2147483648",
+        "-0x1",
+    ],
+)
 def test_bad_limit_and_offset_are_400(shared_client, name, value):
     error = _assert_clean_error(shared_client.get("/search", params={"q": "pain", name: value}), 400)
     assert error["code"] == "invalid_parameter"
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
-@pytest.mark.parametrize("path", ["/search", "/suggest", "/", "/healthz", "/metrics", "/articles/semen-leakage",
-                                  "/static/site.css"])
+@pytest.mark.parametrize(
+    "path", ["/search", "/suggest", "/", "/healthz", "/metrics", "/articles/semen-leakage", "/static/site.css"]
+)
 def test_other_methods_are_405_json(shared_client, method, path):
     response = shared_client.request(method, path, content=b"x" * 1000)
     error = _assert_clean_error(response, 405)
     assert error["code"] == "method_not_allowed"
 
 
-@pytest.mark.parametrize("path", [
-    "/static/../service/app.py", "/static/%2e%2e/app.py", "/static/..%2fapp.py", "/static/%2e%2e%2f%2e%2e%2fpyproject.toml",
-    "/static/..%2f..%2fpyproject.toml", "/static/....//....//pyproject.toml", "/static//etc/passwd",
-    "/static/%2fetc%2fpasswd", "/static/..\\..\\pyproject.toml", "/static/%00", "/static/site.css%00.py",
-    "/articles/..%2f..%2fetc%2fpasswd", "/articles/%2e%2e", "/static/../../../../../../etc/passwd",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/../service/app.py",
+        "/static/%2e%2e/app.py",
+        "/static/..%2fapp.py",
+        "/static/%2e%2e%2f%2e%2e%2fpyproject.toml",
+        "/static/..%2f..%2fpyproject.toml",
+        "/static/....//....//pyproject.toml",
+        "/static//etc/passwd",
+        "/static/%2fetc%2fpasswd",
+        "/static/..\\..\\pyproject.toml",
+        "/static/%00",
+        "/static/site.css%00.py",
+        "/articles/..%2f..%2fetc%2fpasswd",
+        "/articles/%2e%2e",
+        "/static/../../../../../../etc/passwd",
+    ],
+)
 def test_path_traversal_reaches_no_file_outside_static(shared_client, path):
     response = shared_client.get(path)
     assert response.status_code in (400, 404), response.text
@@ -150,7 +254,8 @@ RAW_REQUESTS = {
     "negative length": b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
     "two lengths": b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
     "bad chunk": b"GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nxx\r\n0\r\n\r\n",
-    "smuggling": b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    "smuggling": b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"0\r\n\r\n",
     "lf only": b"GET /healthz HTTP/1.1\nHost: x\n\n",
     "absolute form": b"GET http://evil.example/healthz HTTP/1.1\r\nHost: x\r\n\r\n",
     "connect": b"CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: x\r\n\r\n",

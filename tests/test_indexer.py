@@ -1,4 +1,5 @@
 """Index builds: two processes writing two segments give the same index as one process."""
+
 from __future__ import annotations
 
 import subprocess
@@ -9,9 +10,9 @@ import pytest
 from whoosh import index as whoosh_index
 
 from service.build.indexer import build_index
+from service.index.version import current_version, version_path
 from service.query.search import SearchRequest, search
 from service.query.store import open_version
-from service.index.version import current_version, version_path
 from tests.conftest import ROOT
 from tests.generated_corpus import write_generated_corpus
 
@@ -29,11 +30,29 @@ def one_and_two_processes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
     # A fresh process: the parallel build is only used where no other threads run. Lexical only
     # too (--model none): these tests compare Whoosh segments and lexical search, and embedding
     # the ~800 passages here was most of the module's time.
-    subprocess.run([sys.executable, "-m", "service", "build", "--corpus", str(corpus),
-                    "--index", str(root / "two"), "--procs", "2", "--model", "none"], cwd=ROOT, check=True,
-                   capture_output=True)
-    return (version_path(root / "one", current_version(root / "one")),
-            version_path(root / "two", current_version(root / "two")))
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "service",
+            "build",
+            "--corpus",
+            str(corpus),
+            "--index",
+            str(root / "two"),
+            "--procs",
+            "2",
+            "--model",
+            "none",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    return (
+        version_path(root / "one", current_version(root / "one")),
+        version_path(root / "two", current_version(root / "two")),
+    )
 
 
 def test_two_processes_write_two_segments(one_and_two_processes) -> None:
@@ -65,13 +84,16 @@ def test_same_search_results(one_and_two_processes) -> None:
         first, second = (search(index, SearchRequest(q=question)) for index in (one, two))
         assert first.hits, question
         assert [(h.passage.id, round(h.score, 5)) for h in first.hits] == [
-            (h.passage.id, round(h.score, 5)) for h in second.hits], question
+            (h.passage.id, round(h.score, 5)) for h in second.hits
+        ], question
 
 
 def test_requested_processes_are_capped_at_the_cores() -> None:
     # In a fresh process: this one may run other threads, and then a build never forks at all.
-    probe = ("import os; from service.build.indexer import _processes; "
-             "print(_processes(1000, 0), _processes(1, 0), os.cpu_count() or 1)")
+    probe = (
+        "import os; from service.build.indexer import _processes; "
+        "print(_processes(1000, 0), _processes(1, 0), os.cpu_count() or 1)"
+    )
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     many, one, cores = map(int, done.stdout.split())
     assert (many, one) == (cores, 1)

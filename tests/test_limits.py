@@ -1,4 +1,5 @@
 """Protection under load: the concurrency cap, the optional rate limit, graceful shutdown."""
+
 from __future__ import annotations
 
 import json
@@ -13,17 +14,17 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from service.build.indexer import build_index
-from tests.generated_corpus import write_generated_corpus
 from service.web.limits import LoadLimitMiddleware, TokenBuckets
 from service.web.middleware import RequestContextMiddleware
 from tests.conftest import start_server, stop_server, wait_until, wait_until_async
+from tests.generated_corpus import write_generated_corpus
 
 pytestmark = pytest.mark.slow  # real servers, processes or large builds: skipped by -m 'not slow'
 
 
-def _gated_app(gate: anyio.Event, started: list[str], max_concurrency: int,
-               per_client: int = 0) -> LoadLimitMiddleware:
+def _gated_app(gate: anyio.Event, started: list[str], max_concurrency: int, per_client: int = 0) -> LoadLimitMiddleware:
     """A real ASGI app whose /slow requests stay in flight until the test opens the gate."""
+
     async def slow(request):
         started.append(request.url.path)
         await gate.wait()
@@ -33,8 +34,9 @@ def _gated_app(gate: anyio.Event, started: list[str], max_concurrency: int,
         return PlainTextResponse("ok")
 
     inner = Starlette(routes=[Route("/slow", slow), Route("/healthz", fast)])
-    return RequestContextMiddleware(LoadLimitMiddleware(inner, max_concurrency=max_concurrency,
-                                                        max_concurrency_per_client=per_client))
+    return RequestContextMiddleware(
+        LoadLimitMiddleware(inner, max_concurrency=max_concurrency, max_concurrency_per_client=per_client)
+    )
 
 
 def test_requests_past_the_concurrency_cap_get_503_json_with_retry_after():
@@ -72,10 +74,12 @@ def test_one_address_may_hold_only_its_share_of_the_cap():
     async def scenario():
         gate, started = anyio.Event(), []
         app = _gated_app(gate, started, max_concurrency=8)  # a quarter each: 2
-        noisy = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("10.0.0.1", 1000)),
-                                  base_url="http://test")
-        quiet = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("10.0.0.2", 1000)),
-                                  base_url="http://test")
+        noisy = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, client=("10.0.0.1", 1000)), base_url="http://test"
+        )
+        quiet = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, client=("10.0.0.2", 1000)), base_url="http://test"
+        )
         answers: dict[str, list[httpx.Response]] = {"noisy": [], "quiet": []}
 
         async def call(name: str, client: httpx.AsyncClient) -> None:
@@ -119,8 +123,9 @@ def test_token_buckets_forget_old_clients_so_memory_stays_bounded():
 def test_rate_limit_is_off_by_default_and_429_when_configured(tmp_path, bundled_index_dir):
     server = start_server(bundled_index_dir, tmp_path)
     try:
-        statuses = {httpx.get(server.url + "/search", params={"q": f"pain {n}"}, timeout=10).status_code
-                    for n in range(30)}
+        statuses = {
+            httpx.get(server.url + "/search", params={"q": f"pain {n}"}, timeout=10).status_code for n in range(30)
+        }
         assert statuses == {200}, server.output()
     finally:
         stop_server(server)
@@ -151,8 +156,12 @@ def test_the_rate_limit_counts_questions_not_pages_or_static_files(bundled_index
     with TestClient(create_app(make_settings(bundled_index_dir, rate_limit_per_minute=3))) as client:
         chrome = ["/", "/static/site.css", "/static/search.js", "/articles/semen-leakage", "/openapi.json"] * 10
         assert {client.get(path).status_code for path in chrome} == {200}
-        questions = [client.get("/search", params={"q": "kegel"}), client.get("/suggest", params={"q": "bel"}),
-                     client.get("/", params={"q": "belly button"}), client.get("/search", params={"q": "kegel"})]
+        questions = [
+            client.get("/search", params={"q": "kegel"}),
+            client.get("/suggest", params={"q": "bel"}),
+            client.get("/", params={"q": "belly button"}),
+            client.get("/search", params={"q": "kegel"}),
+        ]
         assert [r.status_code for r in questions] == [200, 200, 200, 429]
         page = client.get("/", params={"q": "semen"})
         assert page.status_code == 429 and page.json()["error"]["code"] == "rate_limited"
@@ -187,8 +196,12 @@ def test_a_refused_request_is_logged_with_its_route(bundled_index_dir, caplog):
 def huge_article_index(tmp_path):
     """An index whose one article page is ~7 MB: more than loopback socket buffers hold, so
     the server is still sending it while the client reads slowly."""
-    words = ["pneumonoultramicroscopicsilicovolcanoconiosis", "supercalifragilisticexpialidocious",
-             "hippopotomonstrosesquippedaliophobia", "floccinaucinihilipilification"]
+    words = [
+        "pneumonoultramicroscopicsilicovolcanoconiosis",
+        "supercalifragilisticexpialidocious",
+        "hippopotomonstrosesquippedaliophobia",
+        "floccinaucinihilipilification",
+    ]
     text = " ".join(words[(n * 7) % 4] for n in range(200_000))
     corpus = tmp_path / "huge.jsonl"
     corpus.write_text(json.dumps({"id": "huge", "title": "Huge article", "text": text}) + "\n")
@@ -209,8 +222,12 @@ def test_sigterm_lets_the_response_in_flight_finish(tmp_path, huge_article_index
         sock.sendall(b"GET /articles/huge HTTP/1.1\r\nHost: healthfaq\r\n\r\n")
         assert sock.recv(12) == b"HTTP/1.1 200"  # the response has started
         server.process.send_signal(signal.SIGTERM)
-        wait_until(lambda: "Waiting for connections to close" in server.output(), timeout=10,
-                   what="uvicorn to wait for the response in flight", detail=server.output)
+        wait_until(
+            lambda: "Waiting for connections to close" in server.output(),
+            timeout=10,
+            what="uvicorn to wait for the response in flight",
+            detail=server.output,
+        )
         assert server.process.poll() is None  # still delivering the page
         data = b"HTTP/1.1 200"
         while chunk := sock.recv(1 << 20):
@@ -220,8 +237,9 @@ def test_sigterm_lets_the_response_in_flight_finish(tmp_path, huge_article_index
         returncode = server.process.wait(timeout=20)
         stop_server(server)
     head, _, body = data.partition(b"\r\n\r\n")
-    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                      if line.lower().startswith(b"content-length")))
+    length = int(
+        next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+    )
     assert len(body) == length > 5_000_000
     assert body.rstrip().endswith(b"</html>")
     assert returncode in (0, -signal.SIGTERM)  # uvicorn re-raises the signal after a clean shutdown
@@ -243,8 +261,12 @@ def test_a_burst_from_one_address_does_not_fail_another_clients_searches(tmp_pat
     build_index(corpus, tmp_path / "index")
     # A long keep-alive: under load a pooled connection idle past the default 5 s can be closed by
     # the server just as the client reuses it, which is not what this test is about.
-    server = start_server(tmp_path / "index", tmp_path, corpus=corpus,
-                          env={"HEALTHFAQ_MAX_CONCURRENCY": "4", "HEALTHFAQ_KEEP_ALIVE_TIMEOUT": "60"})
+    server = start_server(
+        tmp_path / "index",
+        tmp_path,
+        corpus=corpus,
+        env={"HEALTHFAQ_MAX_CONCURRENCY": "4", "HEALTHFAQ_KEEP_ALIVE_TIMEOUT": "60"},
+    )
     words = "pain belly button semen leakage kegel smell covid anxiety dizziness blood clot gland swollen".split()
     noisy: list[httpx.Response] = []
     visitor: list[int] = []
@@ -252,6 +274,7 @@ def test_a_burst_from_one_address_does_not_fail_another_clients_searches(tmp_pat
     async def burst(done: anyio.Event) -> None:
         transport = httpx.AsyncHTTPTransport(local_address="127.0.0.2", limits=httpx.Limits(max_connections=100))
         async with httpx.AsyncClient(transport=transport, base_url=server.url, timeout=60) as client:
+
             async def connection(n: int) -> None:
                 while not done.is_set() and len(noisy) < 5000:  # bounded, whatever happens
                     question = " ".join(words[(n + k) % len(words)] for k in range(200)) + f" {len(noisy)}"
@@ -263,8 +286,11 @@ def test_a_burst_from_one_address_does_not_fail_another_clients_searches(tmp_pat
 
     async def visit(done: anyio.Event) -> None:
         async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
-            await wait_until_async(lambda: any(r.status_code == 503 for r in noisy), timeout=120,
-                                   what="the burst to fill its share of the cap")
+            await wait_until_async(
+                lambda: any(r.status_code == 503 for r in noisy),
+                timeout=120,
+                what="the burst to fill its share of the cap",
+            )
             for n in range(40):
                 visitor.append((await client.get("/search", params={"q": f"belly button {n}"})).status_code)
         done.set()
@@ -285,7 +311,8 @@ def test_a_burst_from_one_address_does_not_fail_another_clients_searches(tmp_pat
     statuses = [r.status_code for r in noisy]
     assert set(statuses) == {200, 503}  # the burst was shed, not starved
     assert {r.json()["error"]["message"] for r in noisy if r.status_code == 503} == {
-        "too many requests from this address at once; try again shortly"}
+        "too many requests from this address at once; try again shortly"
+    }
     # Refusals are counted on the route they were refused on, never as "unmatched".
     assert f'healthfaq_requests_total{{method="GET",route="/search",status="503"}} {statuses.count(503)}.0' in metrics
     assert 'route="unmatched"' not in metrics

@@ -1,4 +1,5 @@
 """The one link rule (service/index/links.py) and the surfaces that follow it."""
+
 import pytest
 
 from service.index.links import article_link, is_article_page
@@ -8,15 +9,18 @@ from service.web.pages import safe_link
 PUBLISHER = "https://example.org/page"
 
 
-@pytest.mark.parametrize("publisher_url, anchor, public_url, expected", [
-    (None, None, "", "/articles/a"),
-    (None, "x", "", "/articles/a#x"),
-    (None, "", "", "/articles/a"),
-    (None, "x", "https://faq.example.org", "https://faq.example.org/articles/a#x"),
-    (PUBLISHER, None, "", PUBLISHER),
-    (PUBLISHER, "x", "", PUBLISHER + "#x"),
-    (PUBLISHER, "x", "https://faq.example.org", PUBLISHER + "#x"),  # never prefixed: not ours
-])
+@pytest.mark.parametrize(
+    "publisher_url, anchor, public_url, expected",
+    [
+        (None, None, "", "/articles/a"),
+        (None, "x", "", "/articles/a#x"),
+        (None, "", "", "/articles/a"),
+        (None, "x", "https://faq.example.org", "https://faq.example.org/articles/a#x"),
+        (PUBLISHER, None, "", PUBLISHER),
+        (PUBLISHER, "x", "", PUBLISHER + "#x"),
+        (PUBLISHER, "x", "https://faq.example.org", PUBLISHER + "#x"),  # never prefixed: not ours
+    ],
+)
 def test_a_link_is_the_publishers_page_or_ours_at_the_anchor(publisher_url, anchor, public_url, expected):
     assert article_link("a", publisher_url, anchor, public_url) == expected
 

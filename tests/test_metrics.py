@@ -1,9 +1,9 @@
 """GET /metrics: requests by route and status, latency, zero-result searches, index version and age."""
+
 from __future__ import annotations
 
-import pytest
-
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.web.app import create_app
@@ -11,8 +11,11 @@ from tests.conftest import make_settings
 
 
 def _samples(text: str) -> dict[tuple[str, tuple], float]:
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def _requests(samples, route: str, status: str, method: str = "GET") -> float:

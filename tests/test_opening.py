@@ -4,6 +4,7 @@ A version is opened inside one error boundary (store.open_version): whatever is 
 opening yields IndexUnavailable, and the holder logs it once, counts it, keeps the previous
 version serving and does not open it again until a new version is published, at start-up too.
 """
+
 from __future__ import annotations
 
 import json
@@ -64,11 +65,11 @@ def test_the_walk_above_finds_a_writable_array() -> None:
     class Holder:
         def __init__(self) -> None:
             self.rows = {"a": [np.zeros(2)]}
+
     assert _writable_arrays(Holder()) == ["index.rows['a'][0]"]
 
 
-def test_the_build_stores_what_opening_used_to_work_out(bundled_index_dir: Path, tmp_path: Path,
-                                                          encoder) -> None:
+def test_the_build_stores_what_opening_used_to_work_out(bundled_index_dir: Path, tmp_path: Path, encoder) -> None:
     """A version without the stored lookups (as built before them) opens to the same index."""
     index_dir, name = _copy(bundled_index_dir, tmp_path)
     stored = open_version(V.version_path(index_dir, name), encoder)
@@ -100,8 +101,9 @@ def test_any_damage_refuses_the_version_whole(bundled_index_dir: Path, tmp_path:
         open_version(version)
 
 
-def test_a_refused_version_is_not_opened_again_until_a_new_one_is_published(bundled_index_dir: Path,
-                                                                             tmp_path: Path, caplog) -> None:
+def test_a_refused_version_is_not_opened_again_until_a_new_one_is_published(
+    bundled_index_dir: Path, tmp_path: Path, caplog
+) -> None:
     index_dir, good = _copy(bundled_index_dir, tmp_path)
     broken = _second_version(index_dir, good)
     manifest = json.loads((broken / V.MANIFEST).read_text(encoding="utf-8"))
@@ -125,4 +127,5 @@ def _counting(open_named, opened: list[str]):
     def counted(name: str):
         opened.append(name)
         return open_named(name)
+
     return counted

@@ -1,4 +1,5 @@
 """HTML pages through the TestClient: server-rendered results that work without JavaScript."""
+
 import re
 
 import pytest
@@ -18,8 +19,10 @@ def test_results_are_rendered_with_section_links_and_highlighted_snippets(shared
     page = shared_client.get("/", params={"q": "belly button pain"})
     assert page.status_code == 200
     assert 'value="belly button pain"' in page.text
-    assert ('<a class="result-link" href="/articles/sharp-pulling-pain-in-belly-button?q=belly%20button%20pain#summary">'
-            '<span class="result-title">Sharp pulling pain in belly button</span>') in page.text
+    assert (
+        '<a class="result-link" href="/articles/sharp-pulling-pain-in-belly-button?q=belly%20button%20pain#summary">'
+        '<span class="result-title">Sharp pulling pain in belly button</span>'
+    ) in page.text
     assert "<mark>belly</mark> <mark>button</mark>" in page.text
     assert re.search(r'role="status">1 result in [\d.]+ ms<', page.text)
 
@@ -52,7 +55,7 @@ def test_care_advice_comes_before_the_results(shared_client):
     care = text.index('<aside class="care" aria-label="When to see a doctor">')
     assert care < text.index('<ol class="results"')
     assert '<a href="/articles/semen-leakage?q=blood%20in%20semen#when-to-see-a-doctor">' in text[care:]
-    assert "consult your doctor" in text[care:text.index("</aside>")]
+    assert "consult your doctor" in text[care : text.index("</aside>")]
 
 
 def test_more_results_is_a_plain_link_to_the_next_page(shared_client):
@@ -92,29 +95,39 @@ def test_pages_keep_the_strict_csp_no_inline_script_or_style(shared_client, path
 
 def test_the_search_page_loads_its_script_and_the_static_files_exist(shared_client):
     assert '<script src="/static/search.js" defer></script>' in shared_client.get("/").text
-    for name, kind in [("search.js", "javascript"), ("search-box.js", "javascript"),
-                       ("search-box.css", "text/css"), ("site.css", "text/css")]:
+    for name, kind in [
+        ("search.js", "javascript"),
+        ("search-box.js", "javascript"),
+        ("search-box.css", "text/css"),
+        ("site.css", "text/css"),
+    ]:
         response = shared_client.get(f"/static/{name}")
         assert response.status_code == 200 and kind in response.headers["content-type"]
 
 
-@pytest.mark.parametrize("url, expected", [
-    ("/articles/a#x", "/articles/a#x"),
-    ("https://example.org/a#x", "https://example.org/a#x"),
-    ("javascript:alert(1)#x", "/articles/a#x"),
-    ("JavaScript:alert(1)", "/articles/a"),
-    ("//evil.test/a", "/articles/a"),
-    ("data:text/html,hi", "/articles/a"),
-    (None, "/articles/a"),
-])
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("/articles/a#x", "/articles/a#x"),
+        ("https://example.org/a#x", "https://example.org/a#x"),
+        ("javascript:alert(1)#x", "/articles/a#x"),
+        ("JavaScript:alert(1)", "/articles/a"),
+        ("//evil.test/a", "/articles/a"),
+        ("data:text/html,hi", "/articles/a"),
+        (None, "/articles/a"),
+    ],
+)
 def test_safe_link_only_lets_web_addresses_and_our_paths_through(url, expected):
     assert safe_link(url, "a") == expected
 
 
 def test_a_page_search_that_finds_nothing_is_counted_like_an_api_one(client):
     def zero_results() -> float:
-        line = next(l for l in client.get("/metrics").text.splitlines()
-                    if l.startswith("healthfaq_zero_result_searches_total "))
+        line = next(
+            row
+            for row in client.get("/metrics").text.splitlines()
+            if row.startswith("healthfaq_zero_result_searches_total ")
+        )
         return float(line.split()[1])
 
     before = zero_results()
@@ -123,11 +136,14 @@ def test_a_page_search_that_finds_nothing_is_counted_like_an_api_one(client):
     assert zero_results() == before + 1
 
 
-@pytest.mark.parametrize("url, expected", [
-    ("/articles/a#x", "/articles/a?q=wet%20dreams%20%26%20%3F#x"),
-    ("/articles/a", "/articles/a?q=wet%20dreams%20%26%20%3F"),
-    ("https://publisher.example/a#x", "https://publisher.example/a#x"),  # the question never leaves us
-])
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("/articles/a#x", "/articles/a?q=wet%20dreams%20%26%20%3F#x"),
+        ("/articles/a", "/articles/a?q=wet%20dreams%20%26%20%3F"),
+        ("https://publisher.example/a#x", "https://publisher.example/a#x"),  # the question never leaves us
+    ],
+)
 def test_links_to_our_articles_carry_the_question(url, expected):
     from service.web.pages import with_question
 
@@ -137,8 +153,10 @@ def test_links_to_our_articles_carry_the_question(url, expected):
 
 def test_the_article_page_leads_back_to_the_question_escaped(shared_client):
     page = shared_client.get("/articles/semen-leakage", params={"q": '<b>"wet"</b> dreams'})
-    assert ('<a href="/?q=%3Cb%3E%22wet%22%3C/b%3E%20dreams">← Back to the results for '
-            '“&lt;b&gt;&#34;wet&#34;&lt;/b&gt; dreams”</a>') in page.text
+    assert (
+        '<a href="/?q=%3Cb%3E%22wet%22%3C/b%3E%20dreams">← Back to the results for '
+        "“&lt;b&gt;&#34;wet&#34;&lt;/b&gt; dreams”</a>"
+    ) in page.text
     for q in ("", "   ", "x" * 2001):
         without_question = shared_client.get("/articles/semen-leakage", params={"q": q}).text
         assert '<p class="back"><a href="/">← Search</a></p>' in without_question

@@ -1,4 +1,5 @@
 """Dependencies are pinned: every requirement in pyproject.toml is exact and matches constraints.txt."""
+
 from __future__ import annotations
 
 import re
@@ -13,7 +14,9 @@ def _normalise(name: str) -> str:
 
 def test_every_requirement_is_pinned_and_locked():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    requirements = list(project["dependencies"]) + [r for extra in project["optional-dependencies"].values() for r in extra]
+    requirements = list(project["dependencies"]) + [
+        r for extra in project["optional-dependencies"].values() for r in extra
+    ]
     locked = {}
     for line in (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):

@@ -1,13 +1,14 @@
 """The bulk posting reader must read back exactly what Whoosh's own matchers read."""
+
 from __future__ import annotations
 
 import pytest
 from whoosh import index as whoosh_index
 
-from service.index import schema as S
 from service.build.corpus import load_articles
 from service.build.postings import read_fields
 from service.build.segment import commit_segments, create_index, write_segment
+from service.index import schema as S
 from tests.conftest import CORPUS
 from tests.generated_corpus import write_generated_corpus
 
@@ -22,8 +23,9 @@ def two_segment_reader(tmp_path_factory):
     folder.mkdir()
     create_index(folder, S.build_schema())
     half = len(articles) // 2
-    commit_segments(folder, [write_segment(folder, articles[:half]).segment,
-                             write_segment(folder, articles[half:]).segment])
+    commit_segments(
+        folder, [write_segment(folder, articles[:half]).segment, write_segment(folder, articles[half:]).segment]
+    )
     ix = whoosh_index.open_dir(str(folder))
     reader = ix.reader()
     yield reader
@@ -48,7 +50,7 @@ def _read(postings):
     for term_id, docnum, freq in zip(postings.term_ids.tolist(), postings.docnums.tolist(), postings.freqs.tolist()):
         found = None
         if positions is not None:
-            found = tuple(positions[at:at + freq].tolist())
+            found = tuple(positions[at : at + freq].tolist())
             at += freq
         rows.append((postings.terms[term_id], docnum, freq, found))
     return sorted(rows)

@@ -1,12 +1,13 @@
 """Progress of long jobs: plain lines in logs, tqdm's bar on a terminal, no thread left behind."""
+
 from __future__ import annotations
 
 import fcntl
 import io
 import os
+import re
 import struct
 import termios
-import re
 import threading
 
 import pytest

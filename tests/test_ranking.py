@@ -1,5 +1,6 @@
 """BM25F weights of the served matrix: checked against BM25F computed in plain Python from
 Whoosh's postings, and on a tiny corpus by hand from the texts."""
+
 from __future__ import annotations
 
 import json
@@ -10,12 +11,12 @@ import numpy as np
 import pytest
 from whoosh import index as whoosh_index
 
-from service.index import schema as S
 from service.build.indexer import build_index
 from service.build.weights import FIELD_B, K1
+from service.index import schema as S
 from service.index.matrix import MatrixArrays, TermMatrix
-from service.query.store import open_current
 from service.index.version import MATRIX, current_version, version_path
+from service.query.store import open_current
 
 RECORDS = [
     {"id": "knee", "title": "Knee pain", "text": "Knee pain after running. Rest the knee and ice it."},
@@ -63,8 +64,10 @@ def _bm25f_from_whoosh(folder) -> tuple[dict[tuple[int, Column], float], list[st
         with ix.reader() as reader:
             n_docs = reader.doc_count_all()
             ids = [reader.stored_fields(docnum)[S.ID_FIELD] for docnum in range(n_docs)]
-            counts = {field: {doc: _field_counts(stems) for doc, stems in _whoosh_tokens(reader, field).items()}
-                      for field in S.RANKED_FIELDS}
+            counts = {
+                field: {doc: _field_counts(stems) for doc, stems in _whoosh_tokens(reader, field).items()}
+                for field in S.RANKED_FIELDS
+            }
     finally:
         ix.close()
     tf: dict[tuple[int, Column], float] = {}
@@ -103,8 +106,11 @@ def test_the_served_matrix_is_bm25f_computed_from_the_whoosh_postings(bundled_in
     assert [p.id for p in index.passages] == ids  # matrix rows are the served passages, in order
     assert served.keys() == expected.keys()  # the same columns, stems and pairs, in the same passages
     assert sum(len(column) == 2 for _, column in served) > 1000 and len({c for _, c in served}) > 1000
-    differing = {cell: (served[cell], expected[cell]) for cell in expected
-                 if not math.isclose(served[cell], expected[cell], rel_tol=1e-5, abs_tol=1e-6)}
+    differing = {
+        cell: (served[cell], expected[cell])
+        for cell in expected
+        if not math.isclose(served[cell], expected[cell], rel_tol=1e-5, abs_tol=1e-6)
+    }
     assert differing == {}
 
 
@@ -146,13 +152,14 @@ def test_pairs_are_adjacent_stems_only(tiny):
     matrix = open_current(tiny).matrix
     assert matrix.pair_column("spinal", "cord") is not None
     assert matrix.pair_column("cord", "spinal") is None  # order matters
-    assert matrix.pair_column("knee", "run") is None     # "pain" stands between them
+    assert matrix.pair_column("knee", "run") is None  # "pain" stands between them
 
 
 def test_a_passage_repeating_another_collapses_to_the_first(tiny):
     index = open_current(tiny)
     assert index.not_duplicate.tolist() == [True, True, True, False]
     from service.query.search import SearchRequest, search
+
     hits = search(index, SearchRequest(q="spinal cord injury")).hits
     assert [h.passage.article.slug for h in hits] == ["spine"]
 

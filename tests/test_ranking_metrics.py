@@ -1,5 +1,6 @@
 """Ranking-quality metrics (bench/ranking_metrics.py) against values worked out by hand, and the
 two users of them — the benchmark's MRR@10 and scripts/evaluate.py — agreeing on one example."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -34,20 +35,23 @@ def test_success_at_k():
     assert success_at([2, 4], 1) == 0.0 and success_at([2, 4], 2) == 1.0 and success_at([], 10) == 0.0
 
 
-@pytest.mark.parametrize("ranks, relevant_count, expected", [
-    ([1], 1, 1.0),
-    ([1, 2], 2, 1.0),
-    # relevant at 2 and 4 of 2: (1/log2 3 + 1/log2 5) / (1 + 1/log2 3) = (0.63093 + 0.43068) / 1.63093
-    ([2, 4], 2, 0.650921),
-    # one of three relevant found, first: 1 / (1 + 0.63093 + 0.5)
-    ([1], 3, 0.469279),
-    ([], 3, 0.0),
-    ([1], 0, 0.0),
-    # more relevant documents than places: the ideal is ten hits
-    (list(range(1, 11)), 20, 1.0),
-    # a rank past k earns nothing: 1 / (1 + 0.63093)
-    ([1, 11], 2, 0.613147),
-])
+@pytest.mark.parametrize(
+    "ranks, relevant_count, expected",
+    [
+        ([1], 1, 1.0),
+        ([1, 2], 2, 1.0),
+        # relevant at 2 and 4 of 2: (1/log2 3 + 1/log2 5) / (1 + 1/log2 3) = (0.63093 + 0.43068) / 1.63093
+        ([2, 4], 2, 0.650921),
+        # one of three relevant found, first: 1 / (1 + 0.63093 + 0.5)
+        ([1], 3, 0.469279),
+        ([], 3, 0.0),
+        ([1], 0, 0.0),
+        # more relevant documents than places: the ideal is ten hits
+        (list(range(1, 11)), 20, 1.0),
+        # a rank past k earns nothing: 1 / (1 + 0.63093)
+        ([1, 11], 2, 0.613147),
+    ],
+)
 def test_ndcg_at_10_by_hand(ranks, relevant_count, expected):
     assert ndcg(ranks, relevant_count, k=10) == pytest.approx(expected, abs=1e-6)
 

@@ -1,5 +1,6 @@
 """The README's examples are what the server answers (on the tests' copy of the bundled articles,
 which the README's examples describe; an editor changing corpus/ does not make this fail)."""
+
 from __future__ import annotations
 
 import json
@@ -7,16 +8,16 @@ import re
 
 from tests.conftest import ROOT
 
-
 # --- the README's examples are what the server answers -------------------------------------
 # The README's JSON example is real JSON in which a string ending in " …" stands for a longer
 # value that begins with the part before " …"; took_ms is whatever was measured. A failure
 # prints the block to paste into the README.
 
+
 def _readme_section(title: str) -> str:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     start = text.index(title)
-    return text[start:text.index("\n### ", start + 1)]
+    return text[start : text.index("\n### ", start + 1)]
 
 
 def _matches(shown, real, where: str = "$") -> list[str]:
@@ -44,7 +45,7 @@ def _as_readme_json(value, width: int = 60):
     if isinstance(value, list):
         return [_as_readme_json(v, width) for v in value]
     if isinstance(value, str) and len(value) > width:
-        return value[:value.rfind(" ", 0, width)] + " …"
+        return value[: value.rfind(" ", 0, width)] + " …"
     return value
 
 
@@ -58,5 +59,6 @@ def test_the_readme_search_examples_are_what_the_server_answers(shared_client):
     response = shared_client.get(refused.group(1).removeprefix("http://127.0.0.1:8000"))
     assert not _matches(shown, real), (
         f"README.md's example differs at {_matches(shown, real)}; the server answers:\n"
-        + json.dumps(_as_readme_json(real), ensure_ascii=False))
+        + json.dumps(_as_readme_json(real), ensure_ascii=False)
+    )
     assert (response.status_code, response.json()["error"]["code"]) == (int(refused.group(2)), refused.group(3))

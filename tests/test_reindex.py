@@ -1,4 +1,5 @@
 """Reindex without downtime: rebuilds under load, pruning, killed and concurrent builds, workers."""
+
 from __future__ import annotations
 
 import shutil
@@ -13,8 +14,8 @@ import pytest
 
 from service.build.indexer import build_index
 from service.index.version import KEEP_VERSIONS, current_version, list_versions, version_path
-from service.web.reloading import IndexHolder
 from service.query.search import SearchRequest, search
+from service.web.reloading import IndexHolder
 from tests.conftest import CORPUS, ROOT, make_settings, start_server, stop_server, wait_until
 from tests.generated_corpus import write_generated_corpus
 
@@ -22,8 +23,18 @@ pytestmark = pytest.mark.slow  # real servers, processes or large builds: skippe
 
 
 def _build_command(corpus: Path, index_dir: Path, procs: int = 1) -> list[str]:
-    return [sys.executable, "-m", "service", "build", "--corpus", str(corpus), "--index", str(index_dir),
-            "--procs", str(procs)]
+    return [
+        sys.executable,
+        "-m",
+        "service",
+        "build",
+        "--corpus",
+        str(corpus),
+        "--index",
+        str(index_dir),
+        "--procs",
+        str(procs),
+    ]
 
 
 def _build(corpus: Path, index_dir: Path) -> subprocess.CompletedProcess:
@@ -60,7 +71,7 @@ class Hammer:
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._run, args=(n,)) for n in range(threads)]
 
-    def __enter__(self) -> "Hammer":
+    def __enter__(self) -> Hammer:
         for thread in self._threads:
             thread.start()
         return self
@@ -97,8 +108,12 @@ def test_rebuilds_under_load_never_fail_a_request_and_old_versions_are_pruned(tm
                 result = _build(CORPUS, served_copy)
                 assert result.returncode == 0, result.stderr
             newest = current_version(served_copy)
-            wait_until(lambda: _served_version(server) == newest, timeout=30,
-                       what="the server to switch to the newest version", detail=server.output)
+            wait_until(
+                lambda: _served_version(server) == newest,
+                timeout=30,
+                what="the server to switch to the newest version",
+                detail=server.output,
+            )
             wait_until(lambda: len(hammer.statuses) > 200, timeout=30, what="200 requests after the switch")
         assert hammer.errors == []
         assert set(hammer.statuses) == {200}, server.output()
@@ -127,11 +142,13 @@ def test_killed_and_concurrent_builds_leave_serving_untouched_and_no_stuck_lock(
     big = write_generated_corpus(tmp_path / "big.jsonl", records=1500)
     server = start_server(served_copy, tmp_path)
     served_version = current_version(served_copy)
-    first = subprocess.Popen(_build_command(big, served_copy, procs), cwd=ROOT,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = subprocess.Popen(
+        _build_command(big, served_copy, procs), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     try:
-        wait_until(lambda: list((served_copy / "versions").glob(".draft-*")), timeout=60,
-                   what="the first build's draft")
+        wait_until(
+            lambda: list((served_copy / "versions").glob(".draft-*")), timeout=60, what="the first build's draft"
+        )
 
         second = _build(CORPUS, served_copy)  # while the first one holds the lock
         assert second.returncode == 75
@@ -158,8 +175,9 @@ def test_killed_and_concurrent_builds_leave_serving_untouched_and_no_stuck_lock(
         assert not list((served_copy / "versions").glob(".draft-*"))  # its draft was cleared
         newest = current_version(served_copy)
         assert newest != served_version
-        wait_until(lambda: _served_version(server) == newest, timeout=30, what="the server to switch",
-                   detail=server.output)
+        wait_until(
+            lambda: _served_version(server) == newest, timeout=30, what="the server to switch", detail=server.output
+        )
     finally:
         if first.poll() is None:
             first.kill()

@@ -1,4 +1,5 @@
 """The seed development questions (tests/data/seed_dev.jsonl) on the bundled corpus."""
+
 import json
 
 from service.query.search import SearchRequest, search
@@ -17,8 +18,11 @@ def answered(results, phrases, k):
 
 def test_success_at_3_on_the_seed_dev_set(bundled_index):
     graded = [q for q in QUESTIONS if q.get("expect_any")]
-    misses = [q["query"] for q in graded
-              if not answered(search(bundled_index, SearchRequest(q=q["query"], limit=10)), q["expect_any"], q["k"])]
+    misses = [
+        q["query"]
+        for q in graded
+        if not answered(search(bundled_index, SearchRequest(q=q["query"], limit=10)), q["expect_any"], q["k"])
+    ]
     assert graded and misses == []  # every graded question is answered in its top k
 
 

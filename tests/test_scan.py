@@ -1,5 +1,6 @@
 """The int8 pre-scan (scan.py): its bounds hold for every passage, and the search it filters ranks
 exactly as a scan of every float32 vector does."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -9,11 +10,11 @@ import shutil
 import numpy as np
 import pytest
 
-from service.index import version as V
 from service.build.scanfile import write_scan
+from service.index import version as V
 from service.index.scan import SCAN_MODEL, PassageScan
-from service.query.search import Meaning, SearchRequest, _fused, search
 from service.index.semantic import SemanticIndex
+from service.query.search import Meaning, SearchRequest, _fused, search
 from service.query.store import open_current
 from tests.conftest import DATA
 
@@ -46,7 +47,9 @@ def test_every_cosine_lies_within_its_bounds(synthetic):
     semantic, rng = synthetic
     widths = []
     for _ in range(50):
-        question = _unit(semantic.vectors[rng.integers(len(semantic.vectors))][None] + rng.normal(scale=0.003, size=(1, DIMENSIONS)))[0]
+        question = _unit(
+            semantic.vectors[rng.integers(len(semantic.vectors))][None] + rng.normal(scale=0.003, size=(1, DIMENSIONS))
+        )[0]
         exact = semantic.vectors @ question
         bounds = semantic.scan.bounds(question)
         assert np.all(bounds.lower <= exact) and np.all(exact <= bounds.upper)
@@ -62,11 +65,15 @@ def test_the_filtered_ranking_is_the_exact_one(synthetic, needed):
     exact_scan = dataclasses.replace(semantic, scan=None)
     allowed = rng.random(len(semantic.vectors)) > 0.05
     for _ in range(30):
-        question = _unit(semantic.vectors[rng.integers(len(semantic.vectors))][None] + rng.normal(scale=0.003, size=(1, DIMENSIONS)))[0]
+        question = _unit(
+            semantic.vectors[rng.integers(len(semantic.vectors))][None] + rng.normal(scale=0.003, size=(1, DIMENSIONS))
+        )[0]
         lexical = np.where(rng.random(len(allowed)) < 0.1, rng.random(len(allowed)) * 10, 0.0)
         eligible = (lexical > 2) & allowed
         filtered = _fused(lexical, eligible, Meaning(semantic, question, semantic.bounds(question)), allowed, needed)
-        everything = _fused(lexical, eligible, Meaning(exact_scan, question, exact_scan.bounds(question)), allowed, needed)
+        everything = _fused(
+            lexical, eligible, Meaning(exact_scan, question, exact_scan.bounds(question)), allowed, needed
+        )
         assert filtered[0].tolist() == everything[0].tolist()
         assert np.allclose(filtered[1], everything[1], rtol=0, atol=1e-6)
         assert filtered[2] == everything[2]
@@ -85,7 +92,9 @@ def test_search_on_a_built_version_matches_the_exact_scan(bundled_index):
         for request in (SearchRequest(q=q), SearchRequest(q=q, limit=5, offset=5)):
             scanned, scanned_exactly = search(bundled_index, request), search(exact, request)
             assert [h.passage.id for h in scanned.hits] == [h.passage.id for h in scanned_exactly.hits]
-            assert np.allclose([h.score for h in scanned.hits], [h.score for h in scanned_exactly.hits], rtol=0, atol=1e-6)
+            assert np.allclose(
+                [h.score for h in scanned.hits], [h.score for h in scanned_exactly.hits], rtol=0, atol=1e-6
+            )
             assert scanned.total == scanned_exactly.total
 
 
@@ -95,7 +104,9 @@ def test_vectors_are_float32_mapped_read_only_and_shared(bundled_index):
     assert isinstance(vectors.base, np.memmap) or isinstance(getattr(vectors.base, "base", None), np.memmap)
 
 
-def test_a_version_built_before_the_scan_still_serves_the_same_answers(bundled_index_dir, bundled_index, encoder, tmp_path):
+def test_a_version_built_before_the_scan_still_serves_the_same_answers(
+    bundled_index_dir, bundled_index, encoder, tmp_path
+):
     """float16 vectors and no scan.onnx (what the previous release wrote): converted at open,
     scanned exactly, same answers."""
     old_dir = tmp_path / "index"

@@ -1,4 +1,5 @@
 """Regression tests of the Whoosh (whoosh-reloaded 2.7.5) features this project relies on."""
+
 from whoosh import index as whoosh_index
 
 from service.index import schema as S
@@ -14,8 +15,10 @@ def test_analyzer_stems_drops_stop_words_and_handles_typographic_apostrophes():
 
 def test_whoosh_analyzer_matches_the_fast_path_with_positions_and_chars():
     text = "Blood in semen, and “Kegel” exercises!"
-    tokens = [(t.text, t.pos, t.startchar, t.endchar)
-              for t in S.HealthAnalyzer(stemmed=True)(text, positions=True, chars=True)]
+    tokens = [
+        (t.text, t.pos, t.startchar, t.endchar)
+        for t in S.HealthAnalyzer(stemmed=True)(text, positions=True, chars=True)
+    ]
     assert [t[0] for t in tokens] == S.analyze(text)
     assert [t[1] for t in tokens] == list(range(len(tokens)))
     assert all(text[s:e].lower().startswith(w[:3]) for w, _, s, e in tokens)
@@ -28,7 +31,7 @@ def test_whoosh_index_stores_fields_and_keeps_the_unstemmed_vocabulary(bundled_i
         stored = [fields for _, fields in reader.iter_docs()]
         assert {"id", "slug", "title", "section", "anchor", "text", "position"} <= set(stored[0])
         assert reader.doc_frequency(S.WORDS, "sialadenitis") >= 1
-        assert reader.doc_frequency(S.TEXT_FIELD, "sialaden") >= 1   # stemmed
+        assert reader.doc_frequency(S.TEXT_FIELD, "sialaden") >= 1  # stemmed
         assert reader.doc_frequency(S.TEXT_FIELD, "sialadenitis") == 0
         assert b"urination" in set(reader.lexicon(S.WORDS)) or "urination" in set(reader.lexicon(S.WORDS))
         # Section headings are indexed (searchable) and stored.

@@ -5,6 +5,7 @@ only the build needs: scipy is gone, tqdm draws the build's progress bar, onnx w
 graph) showing up in a serving process would mean the seam leaks. Each check runs in a fresh
 interpreter, since this test process has imported the build for its fixtures.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,9 @@ def _build_only(modules: list[str]) -> list[str]:
 
 
 def test_serving_a_version_loads_no_build_module(bundled_index_dir: Path) -> None:
-    done = subprocess.run([sys.executable, "-c", SERVE_AND_SEARCH, str(bundled_index_dir)],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", SERVE_AND_SEARCH, str(bundled_index_dir)], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["results"] > 0  # it really searched, model and all
@@ -45,14 +47,22 @@ def test_serving_a_version_loads_no_build_module(bundled_index_dir: Path) -> Non
 
 
 def test_importing_the_entry_point_reads_nothing_and_loads_no_build_module() -> None:
-    code = ("import json, sys; import service.app, service.cli; "
-            "print(json.dumps(sorted(sys.modules)))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                          env={"PATH": "", "HEALTHFAQ_PORT": "not a port"})
+    code = "import json, sys; import service.app, service.cli; print(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "", "HEALTHFAQ_PORT": "not a port"},
+    )
     assert done.returncode == 0, done.stderr  # a bad setting is not read at import
     assert _build_only(json.loads(done.stdout)) == []
 
 
 def test_the_check_above_would_see_a_leak() -> None:
     assert _build_only(["service.build.indexer", "scipy.sparse", "tqdm", "onnx.helper", "onnxruntime"]) == [
-        "service.build.indexer", "scipy.sparse", "tqdm", "onnx.helper"]
+        "service.build.indexer",
+        "scipy.sparse",
+        "tqdm",
+        "onnx.helper",
+    ]

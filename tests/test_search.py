@@ -1,4 +1,5 @@
 """The search core on the bundled corpus: ranking order, features, and hostile text."""
+
 import pytest
 
 from service.index import schema as S
@@ -45,8 +46,10 @@ def test_typo_is_corrected_with_did_you_mean_in_real_words(bundled_index):
 
 
 def test_chatty_long_question_finds_the_medical_content(bundled_index):
-    q = ("Hello doctor, thanks for reading. My husband is 45 and since last month he has noticed "
-         "a burning feeling when urinating and some blood in his semen, should he worry? Thanks!")
+    q = (
+        "Hello doctor, thanks for reading. My husband is 45 and since last month he has noticed "
+        "a burning feeling when urinating and some blood in his semen, should he worry? Thanks!"
+    )
     results = top(bundled_index, q)
     assert results.hits
     assert results.hits[0].passage.article.slug == "semen-leakage"
@@ -80,10 +83,23 @@ def test_prefix_expands_the_last_word(bundled_index):
     assert results.hits and "sialadenitis" in results.hits[0].passage.text
 
 
-@pytest.mark.parametrize("q", [
-    'title:"semen" AND (leak OR NOT) ~2 ^3 * ? [a TO b] {x}', "semen?", "\x00\x01\x7f semen", "🙂🙂",
-    "\u202e\u200f semen \u0301", "a" * 5000, "?" * 100, "AND OR NOT TO", ":", "\"", "-", "*",
-])
+@pytest.mark.parametrize(
+    "q",
+    [
+        'title:"semen" AND (leak OR NOT) ~2 ^3 * ? [a TO b] {x}',
+        "semen?",
+        "\x00\x01\x7f semen",
+        "🙂🙂",
+        "\u202e\u200f semen \u0301",
+        "a" * 5000,
+        "?" * 100,
+        "AND OR NOT TO",
+        ":",
+        '"',
+        "-",
+        "*",
+    ],
+)
 def test_hostile_text_never_raises_and_is_treated_as_text(bundled_index, q):
     results = top(bundled_index, q)
     assert len(results.hits) <= results.total and all(h.score > 0 for h in results.hits)
@@ -98,20 +114,25 @@ def test_question_mark_is_not_a_wildcard(bundled_index):
 
 def test_snippets_escape_corpus_text_and_only_add_mark(bundled_index):
     from service.query.snippets import snippet
+
     html = snippet("<b>semen</b> & <script>x</script>", bundled_index.highlighter.pattern({"semen"}))
     assert html == "&lt;b&gt;<mark>semen</mark>&lt;/b&gt; &amp; &lt;script&gt;x&lt;/script&gt;"
 
 
 def test_snippet_marks_whole_words_in_any_inflection_and_case(bundled_index):
     from service.query.snippets import snippet
+
     marker = bundled_index.highlighter.pattern({S.stem("leak"), S.stem("pain")})
     html = snippet("Leaking, LEAKAGE and leaks; painting? PAINS, spain, pain-free", marker)  # leakage: "leakag"
-    assert html == ("<mark>Leaking</mark>, LEAKAGE and <mark>leaks</mark>; painting? "
-                    "<mark>PAINS</mark>, spain, <mark>pain</mark>-free")
+    assert html == (
+        "<mark>Leaking</mark>, LEAKAGE and <mark>leaks</mark>; painting? "
+        "<mark>PAINS</mark>, spain, <mark>pain</mark>-free"
+    )
 
 
 def test_snippet_offsets_hold_when_lowercasing_changes_length(bundled_index):
     from service.query.snippets import snippet
+
     marker = bundled_index.highlighter.pattern({S.stem("semen")})
     text = "İstanbul clinic: semen leakage. " * 3  # "İ".lower() is two characters
     assert marker.spans(text) == marker._spans_by_regex(text)
@@ -129,14 +150,17 @@ def test_find_and_regex_matching_agree_on_the_corpus(bundled_index):
     assert marked > 20
 
 
-@pytest.mark.parametrize("q, expected", [
-    ("semen leakage after urination", [("semen-leakage", "after-urination")]),
-    ("swollen gland under the jaw", [("submandibular-gland-swollen-and-painful", "summary")]),
-    ("blood clot symptoms", [("signs-of-a-blood-clotting-disorder", "summary")]),
-    ("prostate infection", [("semen-leakage", "issues-related-to-prostate-prostatitis-and-prostate-cancer")]),
-    ("fainting and anxiety", [("sudden-feeling-of-passing-out-anxiety", "summary")]),
-    ("kegel exercises", [("semen-leakage", "sexual-arousal"), ("semen-leakage", "prevention")]),
-])
+@pytest.mark.parametrize(
+    "q, expected",
+    [
+        ("semen leakage after urination", [("semen-leakage", "after-urination")]),
+        ("swollen gland under the jaw", [("submandibular-gland-swollen-and-painful", "summary")]),
+        ("blood clot symptoms", [("signs-of-a-blood-clotting-disorder", "summary")]),
+        ("prostate infection", [("semen-leakage", "issues-related-to-prostate-prostatitis-and-prostate-cancer")]),
+        ("fainting and anxiety", [("sudden-feeling-of-passing-out-anxiety", "summary")]),
+        ("kegel exercises", [("semen-leakage", "sexual-arousal"), ("semen-leakage", "prevention")]),
+    ],
+)
 def test_result_order_on_the_test_corpus(bundled_index, q, expected):
     """The order of the first answers on the frozen test corpus (as lunr's tests pin it)."""
     hits = top(bundled_index, q, limit=len(expected)).hits

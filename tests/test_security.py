@@ -1,24 +1,26 @@
 """Safe by construction: corpus text full of markup and javascript: links never runs or renders.
 
 Two hostile corpora are indexed: a Markdown article (title, heading, text and publisher URL carry
-<script>, <img onerror> and javascript: links) and a JSONL record full of markup; a `javascript:` URL is refused by the build.
+<script>, <img onerror> and javascript: links) and a JSONL record full of markup; a `javascript:`
+URL is refused by the build.
 They are checked through the API, the HTML pages and a real browser.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
+from browser_support import PageErrors, confine, launch
+from conftest import make_settings, start_server, stop_server
 from playwright.sync_api import expect, sync_playwright
 from starlette.testclient import TestClient
 
-from browser_support import PageErrors, confine, launch
-from conftest import make_settings, start_server, stop_server
-from service.web.app import create_app
 from service.build.corpus import CorpusError
 from service.build.indexer import build_index
+from service.web.app import create_app
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
@@ -37,8 +39,10 @@ Headache text with {SCRIPT} and {IMG} inside it.
 
 Click [x](javascript:alert(1)) or <a href="javascript:alert(1)">this headache link</a> for help.
 """
-RECORD = ('{"id": "evil-jsonl", "title": "Migraine <script>alert(1)</script>", '
-          '"text": "Migraine text <img src=x onerror=alert(1)> with a javascript:alert(1) link."}\n')
+RECORD = (
+    '{"id": "evil-jsonl", "title": "Migraine <script>alert(1)</script>", '
+    '"text": "Migraine text <img src=x onerror=alert(1)> with a javascript:alert(1) link."}\n'
+)
 MARKUP = re.compile(r"<(script|img|a href=\"javascript)", re.IGNORECASE)
 
 
@@ -123,8 +127,9 @@ def test_cors_headers_only_for_listed_origins(bundled_index_dir):
         assert ok.headers["access-control-allow-origin"] == "http://clinic.test"
         other = client.get("/search", params={"q": "semen"}, headers={"Origin": "http://other.test"})
         assert "access-control-allow-origin" not in other.headers
-        preflight = client.options("/suggest", headers={"Origin": "http://clinic.test",
-                                                         "Access-Control-Request-Method": "POST"})
+        preflight = client.options(
+            "/suggest", headers={"Origin": "http://clinic.test", "Access-Control-Request-Method": "POST"}
+        )
         assert preflight.status_code == 400  # only GET is allowed cross-origin
         assert preflight.headers["content-security-policy"]  # security headers on every response
         # The one JSON error shape, not Starlette's plain "Disallowed CORS method".
@@ -133,11 +138,13 @@ def test_cors_headers_only_for_listed_origins(bundled_index_dir):
         assert error["code"] == "cors_not_allowed" and error["request_id"] == preflight.headers["x-request-id"]
         assert error["message"].startswith("cross-origin request refused: this method is not allowed")
         assert preflight.headers["access-control-allow-methods"] == "GET"
-        stranger = client.options("/suggest", headers={"Origin": "http://other.test",
-                                                        "Access-Control-Request-Method": "GET"})
+        stranger = client.options(
+            "/suggest", headers={"Origin": "http://other.test", "Access-Control-Request-Method": "GET"}
+        )
         assert stranger.status_code == 400 and "this origin is not allowed" in stranger.json()["error"]["message"]
-        allowed = client.options("/suggest", headers={"Origin": "http://clinic.test",
-                                                       "Access-Control-Request-Method": "GET"})
+        allowed = client.options(
+            "/suggest", headers={"Origin": "http://clinic.test", "Access-Control-Request-Method": "GET"}
+        )
         assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == "http://clinic.test"
 
 
@@ -146,6 +153,7 @@ def _tags(html: str) -> str:
 
 
 # --- In a real browser ------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def servers(hostile) -> Iterator[dict[str, str]]:
@@ -181,8 +189,10 @@ def test_nothing_from_the_corpus_executes_in_the_browser(servers):
             page = context.new_page()
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
             errors.watch(page)
-            for base, question, title in [(servers["md"], "headache", "Evil <script>"),
-                                          (servers["jsonl"], "migraine", "Migraine <script>")]:
+            for base, question, title in [
+                (servers["md"], "headache", "Evil <script>"),
+                (servers["jsonl"], "migraine", "Migraine <script>"),
+            ]:
                 page.goto(base + "/")  # typed: results built by search.js
                 page.locator("#q").press_sequentially(question, delay=10)
                 expect(page.locator("#result-0 .result-title")).to_contain_text(title)

@@ -1,4 +1,5 @@
 """The bulk segment writer must produce what Whoosh's own ``add_document`` produces."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,10 +11,10 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.query import Or, Term
 from whoosh.searching import Searcher
 
-from service.index import schema as S
 from service.build.chunking import chunk_articles
 from service.build.corpus import load_articles
 from service.build.segment import check_codec, commit_segments, create_index, write_segment
+from service.index import schema as S
 from tests.conftest import CORPUS
 from tests.generated_corpus import write_generated_corpus
 
@@ -65,10 +66,23 @@ def test_same_terms_and_posting_statistics(both_indexes) -> None:
     multi_block = 0
     for name, text in terms:
         ours, theirs = bulk.term_info(name, text), stock.term_info(name, text)
-        assert (ours.doc_frequency(), ours.weight(), ours.max_weight(), ours.min_length(), ours.max_length(),
-                ours.min_id(), ours.max_id()) == (
-            theirs.doc_frequency(), theirs.weight(), theirs.max_weight(), theirs.min_length(),
-            theirs.max_length(), theirs.min_id(), theirs.max_id()), (name, text)
+        assert (
+            ours.doc_frequency(),
+            ours.weight(),
+            ours.max_weight(),
+            ours.min_length(),
+            ours.max_length(),
+            ours.min_id(),
+            ours.max_id(),
+        ) == (
+            theirs.doc_frequency(),
+            theirs.weight(),
+            theirs.max_weight(),
+            theirs.min_length(),
+            theirs.max_length(),
+            theirs.min_id(),
+            theirs.max_id(),
+        ), (name, text)
         multi_block += ours.doc_frequency() > 128
     assert multi_block > 20  # the comparison covered posting lists of several blocks
 
@@ -91,9 +105,12 @@ def test_same_field_lengths(both_indexes) -> None:
     for name in (S.TITLE, S.SECTION, S.TEXT_FIELD, S.WORDS):
         assert bulk.field_length(name) == stock.field_length(name) > 0
         assert (bulk.min_field_length(name), bulk.max_field_length(name)) == (
-            stock.min_field_length(name), stock.max_field_length(name))
+            stock.min_field_length(name),
+            stock.max_field_length(name),
+        )
         assert [bulk.doc_field_length(n, name) for n in range(len(passages))] == [
-            stock.doc_field_length(n, name) for n in range(len(passages))]
+            stock.doc_field_length(n, name) for n in range(len(passages))
+        ]
 
 
 def test_whoosh_searches_it_the_same(both_indexes) -> None:

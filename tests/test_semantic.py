@@ -1,4 +1,5 @@
 """The semantic half: vectors in the version, the model check at open, hybrid answers, the floor."""
+
 from __future__ import annotations
 
 import logging
@@ -10,8 +11,8 @@ import pytest
 
 from service.index import version as V
 from service.index.embedding import Encoder, default_model_dir
-from service.query.search import SearchRequest, search
 from service.index.semantic import load_encoder
+from service.query.search import SearchRequest, search
 from service.query.store import open_current, open_version
 from tests.conftest import CORPUS, ROOT
 from tests.test_embedding import shared_model_dir
@@ -24,8 +25,12 @@ def _answers(index, q, **options):
 def test_a_version_records_its_model_and_holds_a_unit_vector_per_passage(bundled_index_dir, encoder):
     folder = V.version_path(bundled_index_dir, V.current_version(bundled_index_dir))
     described = V.read_manifest(folder).semantic
-    assert described == {"model": encoder.model_id, "hash": encoder.content_hash,
-                         "dimensions": encoder.dimensions, "passage_tokens": 128}
+    assert described == {
+        "model": encoder.model_id,
+        "hash": encoder.content_hash,
+        "dimensions": encoder.dimensions,
+        "passage_tokens": 128,
+    }
     vectors = np.load(folder / V.VECTORS)
     assert vectors.dtype == np.float32 and vectors.shape[1] == encoder.dimensions  # the scan's dtype
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=2e-3)
@@ -44,9 +49,24 @@ def test_a_version_is_never_queried_with_another_model(bundled_index_dir, caplog
 
 
 def test_a_build_without_a_model_is_lexical_and_says_so(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "service", "build", "--corpus", str(CORPUS), "--index",
-                           str(tmp_path / "index"), "--model", str(tmp_path / "no-such-model")],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "service",
+            "build",
+            "--corpus",
+            str(CORPUS),
+            "--index",
+            str(tmp_path / "index"),
+            "--model",
+            str(tmp_path / "no-such-model"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "lexical-only" in done.stderr and "Traceback" not in done.stderr
     index = open_current(tmp_path / "index", load_encoder(""))
@@ -54,19 +74,23 @@ def test_a_build_without_a_model_is_lexical_and_says_so(tmp_path):
     assert not (V.version_path(tmp_path / "index", index.version) / V.VECTORS).exists()
 
 
-@pytest.mark.parametrize("q, expected", [
-    ("I finish too quickly in bed", ("semen-leakage", "sexual-arousal")),
-    ("stuff coming out of my penis", ("semen-leakage", "introduction")),
-    ("lump under my jaw", ("submandibular-gland-swollen-and-painful", "summary")),
-    ("white fluid comes out after toilet", ("semen-leakage", "after-urination")),
-])
+@pytest.mark.parametrize(
+    "q, expected",
+    [
+        ("I finish too quickly in bed", ("semen-leakage", "sexual-arousal")),
+        ("stuff coming out of my penis", ("semen-leakage", "introduction")),
+        ("lump under my jaw", ("submandibular-gland-swollen-and-painful", "summary")),
+        ("white fluid comes out after toilet", ("semen-leakage", "after-urination")),
+    ],
+)
 def test_plain_words_find_what_the_lexical_half_alone_misses(bundled_index, lexical_index, q, expected):
     assert expected in _answers(bundled_index, q, limit=3)
     assert expected not in _answers(lexical_index, q, limit=3)
 
 
-@pytest.mark.parametrize("q", ["car insurance quote", "chocolate cake recipe", "tax return deadline",
-                               "premier league table"])
+@pytest.mark.parametrize(
+    "q", ["car insurance quote", "chocolate cake recipe", "tax return deadline", "premier league table"]
+)
 def test_unrelated_questions_still_find_nothing(bundled_index, q):
     assert search(bundled_index, SearchRequest(q=q)).total == 0
 
@@ -78,6 +102,7 @@ def test_as_you_type_stays_lexical(bundled_index, lexical_index):
 
 class CountingEncoder(Encoder):
     """The real model, counting the questions it embeds."""
+
     questions = 0
 
     def embed_query(self, text: str) -> np.ndarray:

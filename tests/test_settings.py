@@ -1,5 +1,6 @@
 """Settings: defaults, the environment, and flags on top; the declared table behind the flags,
 --help and the README; bad values refused in one line."""
+
 import ast
 import os
 import re
@@ -22,11 +23,18 @@ def test_defaults_without_environment():
 
 
 def test_environment_values_are_converted_to_their_types():
-    settings = Settings.from_env({
-        "HEALTHFAQ_PORT": "9001", "HEALTHFAQ_RELOAD_INTERVAL": "0.5", "HEALTHFAQ_LOG_QUERIES": "yes",
-        "HEALTHFAQ_INDEX_DIR": "/srv/index", "HEALTHFAQ_CORS_ORIGINS": "https://a.org/, https://b.org",
-        "HEALTHFAQ_GAPS_FILE": "/var/gaps.jsonl", "HEALTHFAQ_BUILD_IF_MISSING": "off", "HEALTHFAQ_WORKERS": "",
-    })
+    settings = Settings.from_env(
+        {
+            "HEALTHFAQ_PORT": "9001",
+            "HEALTHFAQ_RELOAD_INTERVAL": "0.5",
+            "HEALTHFAQ_LOG_QUERIES": "yes",
+            "HEALTHFAQ_INDEX_DIR": "/srv/index",
+            "HEALTHFAQ_CORS_ORIGINS": "https://a.org/, https://b.org",
+            "HEALTHFAQ_GAPS_FILE": "/var/gaps.jsonl",
+            "HEALTHFAQ_BUILD_IF_MISSING": "off",
+            "HEALTHFAQ_WORKERS": "",
+        }
+    )
     assert settings.port == 9001 and settings.reload_interval == 0.5 and settings.log_queries is True
     assert settings.index_dir == Path("/srv/index") and settings.gaps_file == Path("/var/gaps.jsonl")
     assert settings.cors_origins == ("https://a.org", "https://b.org")
@@ -49,6 +57,7 @@ def test_every_setting_is_in_the_readme_table():
     from dataclasses import fields
 
     from tests.conftest import ROOT
+
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     missing = [f.name for f in fields(Settings) if f"`HEALTHFAQ_{f.name.upper()}`" not in readme]
     assert missing == []
@@ -112,7 +121,8 @@ def test_every_variable_in_the_table_is_read():
         assert all(getattr(settings, n) == getattr(defaults, n) for n in others), spec.env_var
     together = Settings.from_env({env: text for env, (text, _) in SAMPLES.items()})
     assert {spec.env_var: getattr(together, spec.name) for spec in SETTINGS_TABLE} == {
-        env: expected for env, (_, expected) in SAMPLES.items()}
+        env: expected for env, (_, expected) in SAMPLES.items()
+    }
 
 
 def test_the_defaults_are_within_their_own_bounds():
@@ -120,16 +130,32 @@ def test_the_defaults_are_within_their_own_bounds():
         assert spec.checked(spec.default) == spec.default, spec.env_var
 
 
-@pytest.mark.parametrize("variable, text", [
-    ("HEALTHFAQ_PORT", "abc"), ("HEALTHFAQ_PORT", "0"), ("HEALTHFAQ_PORT", "65536"), ("HEALTHFAQ_PORT", "80.0"),
-    ("HEALTHFAQ_WORKERS", "0"), ("HEALTHFAQ_MAX_CONCURRENCY", "-1"), ("HEALTHFAQ_KEEP_ALIVE_TIMEOUT", "0"),
-    ("HEALTHFAQ_MAX_CONCURRENCY_PER_CLIENT", "-1"), ("HEALTHFAQ_RATE_LIMIT_PER_MINUTE", "-5"),
-    ("HEALTHFAQ_RESULT_CACHE_SIZE", "-1"), ("HEALTHFAQ_BUILD_PROCS", "-1"),
-    ("HEALTHFAQ_RELOAD_INTERVAL", "0"), ("HEALTHFAQ_RELOAD_INTERVAL", "0.01"), ("HEALTHFAQ_RELOAD_INTERVAL", "-1"),
-    ("HEALTHFAQ_RELOAD_INTERVAL", "nan"), ("HEALTHFAQ_RELOAD_INTERVAL", "inf"), ("HEALTHFAQ_RELOAD_INTERVAL", "1s"),
-    ("HEALTHFAQ_LOG_QUERIES", "maybe"), ("HEALTHFAQ_BUILD_IF_MISSING", "ture"), ("HEALTHFAQ_HOST", "my host"),
-    ("HEALTHFAQ_PUBLIC_URL", "faq.example.org"),
-])
+@pytest.mark.parametrize(
+    "variable, text",
+    [
+        ("HEALTHFAQ_PORT", "abc"),
+        ("HEALTHFAQ_PORT", "0"),
+        ("HEALTHFAQ_PORT", "65536"),
+        ("HEALTHFAQ_PORT", "80.0"),
+        ("HEALTHFAQ_WORKERS", "0"),
+        ("HEALTHFAQ_MAX_CONCURRENCY", "-1"),
+        ("HEALTHFAQ_KEEP_ALIVE_TIMEOUT", "0"),
+        ("HEALTHFAQ_MAX_CONCURRENCY_PER_CLIENT", "-1"),
+        ("HEALTHFAQ_RATE_LIMIT_PER_MINUTE", "-5"),
+        ("HEALTHFAQ_RESULT_CACHE_SIZE", "-1"),
+        ("HEALTHFAQ_BUILD_PROCS", "-1"),
+        ("HEALTHFAQ_RELOAD_INTERVAL", "0"),
+        ("HEALTHFAQ_RELOAD_INTERVAL", "0.01"),
+        ("HEALTHFAQ_RELOAD_INTERVAL", "-1"),
+        ("HEALTHFAQ_RELOAD_INTERVAL", "nan"),
+        ("HEALTHFAQ_RELOAD_INTERVAL", "inf"),
+        ("HEALTHFAQ_RELOAD_INTERVAL", "1s"),
+        ("HEALTHFAQ_LOG_QUERIES", "maybe"),
+        ("HEALTHFAQ_BUILD_IF_MISSING", "ture"),
+        ("HEALTHFAQ_HOST", "my host"),
+        ("HEALTHFAQ_PUBLIC_URL", "faq.example.org"),
+    ],
+)
 def test_a_bad_value_is_refused_naming_the_variable_and_the_text(variable, text):
     with pytest.raises(SettingsError) as refused:
         Settings.from_env({variable: text})
@@ -144,8 +170,19 @@ def test_the_bounds_themselves_are_allowed():
     assert Settings.from_env({"HEALTHFAQ_WORKERS": "1", "HEALTHFAQ_BUILD_PROCS": "0"}).build_procs == 0
 
 
-@pytest.mark.parametrize("word, meaning", [("1", True), ("true", True), ("YES", True), (" on ", True),
-                                           ("0", False), ("False", False), ("no", False), ("off", False)])
+@pytest.mark.parametrize(
+    "word, meaning",
+    [
+        ("1", True),
+        ("true", True),
+        ("YES", True),
+        (" on ", True),
+        ("0", False),
+        ("False", False),
+        ("no", False),
+        ("off", False),
+    ],
+)
 def test_a_switch_takes_the_usual_spellings(word, meaning):
     assert Settings.from_env({"HEALTHFAQ_LOG_QUERIES": word}).log_queries is meaning
 
@@ -165,17 +202,25 @@ def test_settings_made_in_code_are_checked_too():
 
 # --- only settings.py reads the environment -------------------------------------------------------
 
+
 def _environment_uses(tree: ast.AST) -> list[tuple[int, bool, bool]]:
     """(line, is a write such as os.environ[k] = v, inside a function) for each use of os.environ,
     os.getenv or a name imported from os for reading the environment."""
     parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     uses = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module == "os" and any(
-                a.name in {"environ", "getenv", "environb", "getenvb"} for a in node.names):
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "os"
+            and any(a.name in {"environ", "getenv", "environb", "getenvb"} for a in node.names)
+        ):
             uses.append((node.lineno, False, False))
-        if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "os"
-                and node.attr in {"environ", "getenv", "environb", "getenvb"}):
+        if not (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "os"
+            and node.attr in {"environ", "getenv", "environb", "getenvb"}
+        ):
             continue
         parent = parents.get(node)
         write = isinstance(parent, ast.Subscript) and isinstance(parent.ctx, ast.Store)
@@ -203,8 +248,14 @@ def test_only_settings_reads_the_environment_and_never_at_import():
 # --- through the command line ---------------------------------------------------------------------
 
 # What each subcommand needs besides its flags to get as far as reading its settings.
-COMMAND_ARGS = {"build": [], "serve": [], "search": ["kegel"], "explain": ["kegel"],
-                "check-rules": ["--questions", "labelled.jsonl"], "gaps": []}
+COMMAND_ARGS = {
+    "build": [],
+    "serve": [],
+    "search": ["kegel"],
+    "explain": ["kegel"],
+    "check-rules": ["--questions", "labelled.jsonl"],
+    "gaps": [],
+}
 
 
 @pytest.fixture()
@@ -252,15 +303,21 @@ def test_a_zero_reload_interval_stops_serve(clean_env, capsys, tmp_path):
     clean_env.setenv("HEALTHFAQ_RELOAD_INTERVAL", "0")
     status, _, err = _run_cli(capsys, "serve", "--index", str(tmp_path / "index"))
     assert status == 2
-    assert err.splitlines() == ["error: HEALTHFAQ_RELOAD_INTERVAL must be a number of seconds from 0.05 "
-                                "to 86400, not '0'"]
+    assert err.splitlines() == [
+        "error: HEALTHFAQ_RELOAD_INTERVAL must be a number of seconds from 0.05 to 86400, not '0'"
+    ]
 
 
-@pytest.mark.parametrize("argv, variable", [
-    (["serve", "--port", "0"], "HEALTHFAQ_PORT"), (["serve", "--port", "http"], "HEALTHFAQ_PORT"),
-    (["serve", "--workers", "0"], "HEALTHFAQ_WORKERS"), (["build", "--procs", "-1"], "HEALTHFAQ_BUILD_PROCS"),
-    (["search", "kegel", "--base-url", "faq.example.org"], "HEALTHFAQ_PUBLIC_URL"),
-])
+@pytest.mark.parametrize(
+    "argv, variable",
+    [
+        (["serve", "--port", "0"], "HEALTHFAQ_PORT"),
+        (["serve", "--port", "http"], "HEALTHFAQ_PORT"),
+        (["serve", "--workers", "0"], "HEALTHFAQ_WORKERS"),
+        (["build", "--procs", "-1"], "HEALTHFAQ_BUILD_PROCS"),
+        (["search", "kegel", "--base-url", "faq.example.org"], "HEALTHFAQ_PUBLIC_URL"),
+    ],
+)
 def test_a_bad_flag_is_one_line_naming_the_variable_and_the_flag(argv, variable, clean_env, capsys, tmp_path):
     status, out, err = _run_cli(capsys, *argv, "--index", str(tmp_path / "index"))
     flag, text = argv[-2], argv[-1]
@@ -286,9 +343,14 @@ def test_help_lists_each_commands_setting_flags_with_their_doc(capsys):
 
 def test_a_real_process_prints_one_line_and_no_traceback(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEALTHFAQ_")}
-    done = subprocess.run([sys.executable, "-m", "service", "serve", "--index", str(tmp_path / "index")],
-                          capture_output=True, text=True, timeout=60, cwd=ROOT_DIR,
-                          env={**env, "HEALTHFAQ_PORT": "abc"})
+    done = subprocess.run(
+        [sys.executable, "-m", "service", "serve", "--index", str(tmp_path / "index")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT_DIR,
+        env={**env, "HEALTHFAQ_PORT": "abc"},
+    )
     assert done.returncode == 2, done.stderr
     assert done.stderr.splitlines() == ["error: HEALTHFAQ_PORT must be a whole number from 1 to 65535, not 'abc'"]
 
@@ -299,25 +361,36 @@ def test_uvicorn_with_a_bad_variable_logs_one_line_and_exits(tmp_path):
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEALTHFAQ_")}
     env.update(HEALTHFAQ_RELOAD_INTERVAL="0", HEALTHFAQ_INDEX_DIR=str(tmp_path / "index"))
-    done = subprocess.run([sys.executable, "-m", "uvicorn", "service.app:app", "--port", str(free_port())],
-                          capture_output=True, text=True, timeout=60, cwd=ROOT_DIR, env=env)
+    done = subprocess.run(
+        [sys.executable, "-m", "uvicorn", "service.app:app", "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT_DIR,
+        env=env,
+    )
     assert done.returncode != 0
     assert "Traceback" not in done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR")]
-    assert errors == ["ERROR:    HEALTHFAQ_RELOAD_INTERVAL must be a number of seconds from 0.05 to 86400, not '0'",
-                      "ERROR:    Application startup failed. Exiting."], done.stderr
+    assert errors == [
+        "ERROR:    HEALTHFAQ_RELOAD_INTERVAL must be a number of seconds from 0.05 to 86400, not '0'",
+        "ERROR:    Application startup failed. Exiting.",
+    ], done.stderr
 
 
 # --- the README's table ---------------------------------------------------------------------------
 
+
 def test_the_readme_table_is_the_declared_one():
     readme = (ROOT_DIR / "README.md").read_text(encoding="utf-8")
     start = readme.index("### Settings\n")
-    section = readme[start:readme.index("\n## ", start)]
+    section = readme[start : readme.index("\n## ", start)]
     shown = "\n".join(line for line in section.splitlines() if line.startswith("|"))
     generated = settings_table_markdown()
-    assert shown == generated, ("README.md's Settings table differs from service/settings.py; replace it with "
-                                "the output of `python -m service.settings --markdown`:\n" + generated)
+    assert shown == generated, (
+        "README.md's Settings table differs from service/settings.py; replace it with "
+        "the output of `python -m service.settings --markdown`:\n" + generated
+    )
 
 
 def test_the_markdown_command_prints_the_table(capsys):

@@ -1,12 +1,13 @@
 """A short soak (scripts/soak.py): mixed load at concurrency 32 on a real server, with a
 rebuild and a SIGKILLed build during it. Zero 5xx, zero connection errors, bounded memory."""
-from __future__ import annotations
 
-import pytest
+from __future__ import annotations
 
 import json
 import subprocess
 import sys
+
+import pytest
 
 from tests.conftest import ROOT
 
@@ -15,8 +16,12 @@ pytestmark = pytest.mark.slow  # real servers, processes or large builds: skippe
 
 def test_short_soak_with_a_reindex_and_a_killed_build():
     result = subprocess.run(
-        [sys.executable, "scripts/soak.py", "--duration", "16", "--reindex-every", "5", "--records", "300",
-         "--json"], capture_output=True, text=True, cwd=ROOT, timeout=240)
+        [sys.executable, "scripts/soak.py", "--duration", "16", "--reindex-every", "5", "--records", "300", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=240,
+    )
     assert result.stdout.strip(), result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     print(report)

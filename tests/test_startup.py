@@ -1,7 +1,6 @@
 """Start-up states: building a missing index, a bad corpus, corrupt versions, /readyz."""
-from __future__ import annotations
 
-import pytest
+from __future__ import annotations
 
 import shutil
 import subprocess
@@ -9,13 +8,14 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from starlette.testclient import TestClient
 
-from service.web.app import create_app
 from service.build.indexer import build_index
+from service.index.version import MANIFEST, current_version, list_versions, publish, version_path
+from service.web.app import create_app
 from service.web.metrics import Metrics
 from service.web.reloading import IndexHolder
-from service.index.version import MANIFEST, current_version, list_versions, publish, version_path
 from tests.conftest import CORPUS, ROOT, free_port, make_settings, start_server, stop_server, wait_until
 from tests.generated_corpus import write_generated_corpus
 
@@ -44,8 +44,13 @@ def test_serve_without_an_index_builds_one_while_saying_starting(tmp_path):
                 assert search.status_code == 503 and search.json()["error"]["code"] == "index_not_ready"
             return False
 
-        wait_until(ready, timeout=120, interval=0.1, what="the server to build its index and become ready",
-                   detail=server.output)
+        wait_until(
+            ready,
+            timeout=120,
+            interval=0.1,
+            what="the server to build its index and become ready",
+            detail=server.output,
+        )
         assert seen[0] == ("starting", 503), server.output()
         # /healthz is read just before /readyz, so the index may load in between: the last pair
         # can be ("starting", 200). Once ready, /healthz says ok.
@@ -62,9 +67,23 @@ def test_serve_with_an_invalid_corpus_and_no_index_exits_with_a_clear_message(tm
     corpus.mkdir(parents=True)
     (corpus / "broken.md").write_text("---\nslug: broken\n---\nNo title here.\n", encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-m", "service", "serve", "--index", str(tmp_path / "index"), "--corpus",
-         str(tmp_path / "corpus"), "--port", str(free_port())],
-        capture_output=True, text=True, cwd=ROOT, timeout=60)
+        [
+            sys.executable,
+            "-m",
+            "service",
+            "serve",
+            "--index",
+            str(tmp_path / "index"),
+            "--corpus",
+            str(tmp_path / "corpus"),
+            "--port",
+            str(free_port()),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert result.returncode == 1
     assert "broken.md" in result.stderr and "title" in result.stderr
     assert "Traceback" not in result.stderr
@@ -96,8 +115,11 @@ def test_a_corrupt_newest_version_falls_back_to_the_older_one_and_reports_degrad
 
         build_index(CORPUS, index_dir)  # an editor fixes it by publishing a good version
         fixed = current_version(index_dir)
-        wait_until(lambda: client.get("/healthz").json().get("version") == fixed, timeout=30,
-                   what="the fixed version to be served")
+        wait_until(
+            lambda: client.get("/healthz").json().get("version") == fixed,
+            timeout=30,
+            what="the fixed version to be served",
+        )
         health = client.get("/healthz").json()
         assert (health["status"], health["version"]) == ("ok", fixed)
         assert "problem" not in health
@@ -111,8 +133,11 @@ def test_a_corrupt_version_published_while_serving_is_not_served(tmp_path, bundl
         shutil.copytree(version_path(index_dir, good), version_path(index_dir, broken))
         (version_path(index_dir, broken) / "ranking.npz").write_bytes(b"truncated")
         publish(index_dir, broken)
-        wait_until(lambda: client.get("/healthz").json()["status"] == "degraded", timeout=30,
-                   what="the corrupt version to be refused")
+        wait_until(
+            lambda: client.get("/healthz").json()["status"] == "degraded",
+            timeout=30,
+            what="the corrupt version to be refused",
+        )
         health = client.get("/healthz").json()
         assert (health["status"], health["version"]) == ("degraded", good)
         assert client.get("/search", params={"q": "kegel"}).status_code == 200

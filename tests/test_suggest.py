@@ -56,11 +56,19 @@ def test_a_heading_shared_by_many_articles_is_not_suggested(bundled_index):
 
 
 def test_publisher_urls_are_used_for_titles_and_sections():
-    articles = {"a": {"slug": "a", "title": "Knee pain", "url": "https://example.org/knee",
-                      "sections": [{"heading": "Causes of knee pain", "anchor": "causes-of-knee-pain"}]}}
+    articles = {
+        "a": {
+            "slug": "a",
+            "title": "Knee pain",
+            "url": "https://example.org/knee",
+            "sections": [{"heading": "Causes of knee pain", "anchor": "causes-of-knee-pain"}],
+        }
+    }
     found = Suggester(articles, []).suggest("knee")
     assert [(s.kind, s.url) for s in found] == [
-        ("title", "https://example.org/knee"), ("section", "https://example.org/knee#causes-of-knee-pain")]
+        ("title", "https://example.org/knee"),
+        ("section", "https://example.org/knee#causes-of-knee-pain"),
+    ]
 
 
 def test_a_finished_word_is_matched_whole_and_nothing_matches_gibberish(bundled_index):
@@ -81,20 +89,24 @@ def test_suggest_endpoint_shape_and_limit(shared_client):
     body = response.json()
     assert body["query"] == "s"
     assert len(body["suggestions"]) == 3
-    assert all(set(s) <= {"text", "kind", "url"} and s["kind"] in {"title", "section", "phrase"}
-               for s in body["suggestions"])
+    assert all(
+        set(s) <= {"text", "kind", "url"} and s["kind"] in {"title", "section", "phrase"} for s in body["suggestions"]
+    )
     assert len(shared_client.get("/suggest", params={"q": "s"}).json()["suggestions"]) == 8
     assert len(shared_client.get("/suggest", params={"q": "s", "limit": 20}).json()["suggestions"]) > 8
 
 
-@pytest.mark.parametrize("params, code", [
-    ({}, "missing_query"),
-    ({"q": "  "}, "missing_query"),
-    ({"q": "x" * 201}, "query_too_long"),
-    ({"q": "bel", "limit": "0"}, "invalid_parameter"),
-    ({"q": "bel", "limit": "21"}, "invalid_parameter"),
-    ({"q": "bel", "limit": "two"}, "invalid_parameter"),
-])
+@pytest.mark.parametrize(
+    "params, code",
+    [
+        ({}, "missing_query"),
+        ({"q": "  "}, "missing_query"),
+        ({"q": "x" * 201}, "query_too_long"),
+        ({"q": "bel", "limit": "0"}, "invalid_parameter"),
+        ({"q": "bel", "limit": "21"}, "invalid_parameter"),
+        ({"q": "bel", "limit": "two"}, "invalid_parameter"),
+    ],
+)
 def test_suggest_endpoint_errors_use_the_one_error_shape(shared_client, params, code):
     response = shared_client.get("/suggest", params=params)
     assert response.status_code == 400
@@ -119,6 +131,7 @@ def test_no_cors_headers_unless_an_origin_is_listed(shared_client):
 
 
 # --- bounded work per request ---------------------------------------------------------------
+
 
 def test_a_word_typed_many_times_counts_once(bundled_index):
     suggester = bundled_index.suggester
@@ -203,9 +216,20 @@ def test_a_slow_suggestion_is_answered_off_the_event_loop(bundled_index_dir):
     assert BELLY_TITLE in [s["text"] for s in answers["suggest"].json()["suggestions"]]
 
 
-@pytest.mark.parametrize("q, slow", [("bel", False), ("pa", False), ("belly but", False), ("pain in my", False),
-                                     ("s", True), ("s " * 100, True), ("a b", True), ("pain in my lower back", True),
-                                     ("belly-b", True)])
+@pytest.mark.parametrize(
+    "q, slow",
+    [
+        ("bel", False),
+        ("pa", False),
+        ("belly but", False),
+        ("pain in my", False),
+        ("s", True),
+        ("s " * 100, True),
+        ("a b", True),
+        ("pain in my lower back", True),
+        ("belly-b", True),
+    ],
+)
 def test_only_suggestions_that_can_be_slow_leave_the_event_loop(q, slow):
     from service.web.api import suggestion_may_be_slow
 

@@ -1,5 +1,6 @@
 """Synonym rules are checked at build, like articles: a malformed rule stops the build with
 ``file:line: reason`` instead of being dropped without a word."""
+
 from __future__ import annotations
 
 import shutil
@@ -17,14 +18,17 @@ from tests.conftest import CORPUS, ROOT
 GOOD = "# comment\n\nsperm, semen, ejaculate\nwet dream => wet dream, nocturnal emission  # trailing note\n"
 
 
-@pytest.mark.parametrize(("line", "reason"), [
-    ("a => b => c", "at most one '=>'"),
-    ("sperm,, semen", "an empty phrase"),
-    ("=> semen", "an empty phrase"),
-    ("sperm, semen,", "an empty phrase"),
-    ("sperm, the", "'the' has no searchable words"),
-    ("sperm semen ejaculate", "at least two phrases"),
-])
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("a => b => c", "at most one '=>'"),
+        ("sperm,, semen", "an empty phrase"),
+        ("=> semen", "an empty phrase"),
+        ("sperm, semen,", "an empty phrase"),
+        ("sperm, the", "'the' has no searchable words"),
+        ("sperm semen ejaculate", "at least two phrases"),
+    ],
+)
 def test_a_malformed_rule_names_its_file_and_line(line: str, reason: str) -> None:
     with pytest.raises(CorpusError) as raised:
         check_synonyms(GOOD + line + "\n", "corpus/synonyms.txt")
@@ -45,8 +49,24 @@ def test_the_shipped_rules_pass() -> None:
 
 
 def _build(corpus: Path, index: Path, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "service", "build", "--corpus", str(corpus), "--index", str(index),
-                           "--model", "none", *extra], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "service",
+            "build",
+            "--corpus",
+            str(corpus),
+            "--index",
+            str(index),
+            "--model",
+            "none",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_a_bad_rule_stops_the_build_and_leaves_the_index_alone(tmp_path: Path) -> None:

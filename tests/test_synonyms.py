@@ -1,4 +1,5 @@
 """Solr-format synonym rules, compared after analysis."""
+
 from service.index.schema import analyze
 from service.query.synonyms import parse_synonyms
 

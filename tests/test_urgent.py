@@ -1,4 +1,5 @@
 """Emergency notices: the editors' rules, detection by words and by meaning, shown first everywhere."""
+
 from __future__ import annotations
 
 import subprocess
@@ -7,22 +8,21 @@ import sys
 import numpy as np
 import pytest
 
-from service.index import version as V
-from service.safety.clauses import clauses
 from service.build.corpus import CorpusError
-from service.build.indexer import build_index
-from service.query.search import SearchRequest, search
-from service.query.store import IndexUnavailable, open_current
-from service.safety.rulecheck import HOLDOUT, read_labelled, score_urgent, split_of
-from service.query.search import read_question
-from service.safety.signs import BY_MEANING, BY_WORDS, Reading, example_phrases, unlike_phrases
 from service.build.editorfiles import rules_text
+from service.build.indexer import build_index
+from service.index import version as V
+from service.query.search import SearchRequest, read_question, search
+from service.query.store import IndexUnavailable, open_current
+from service.safety.clauses import clauses
+from service.safety.rulecheck import HOLDOUT, read_labelled, score_urgent, split_of
+from service.safety.signs import BY_MEANING, BY_WORDS, Reading, example_phrases, unlike_phrases
 from service.safety.urgent import parse_rules, rule_signs
 from tests.conftest import CORPUS, DATA, ROOT, make_settings
 
 # Measured on the holdout half (README "Urgent notices"); the guard leaves room for the model's
 # run-to-run noise, not for a regression.
-RECALL_FLOOR = 0.75   # measured 0.80 on urgent.jsonl's holdout half
+RECALL_FLOOR = 0.75  # measured 0.80 on urgent.jsonl's holdout half
 ALARM_CEILING = 0.025  # measured 1.3% on the site-topic and everyday holdout halves
 RULE = """- id: test-rule
   title: A test emergency
@@ -46,13 +46,16 @@ def test_the_shipped_rules_parse_and_each_names_its_source():
     assert {"heart-attack", "stroke", "suicide-self-harm", "priapism", "clot-in-lung"} <= {r.id for r in rules}
 
 
-@pytest.mark.parametrize("text, line, reason", [
-    (RULE.replace('  source: "A public guidance page"\n', ""), 1, "'source'"),
-    (RULE.replace("id: test-rule", "id: Test Rule"), 1, "'id'"),
-    (RULE + RULE.replace("title: A test emergency", "title: Again"), 9, "duplicate rule id"),
-    (RULE.replace("  examples:\n    - I have a crushing pain in my chest\n", ""), 1, "'examples'"),
-    ("- id: a\n  title: [broken\n", 3, "broken YAML"),
-])
+@pytest.mark.parametrize(
+    "text, line, reason",
+    [
+        (RULE.replace('  source: "A public guidance page"\n', ""), 1, "'source'"),
+        (RULE.replace("id: test-rule", "id: Test Rule"), 1, "'id'"),
+        (RULE + RULE.replace("title: A test emergency", "title: Again"), 9, "duplicate rule id"),
+        (RULE.replace("  examples:\n    - I have a crushing pain in my chest\n", ""), 1, "'examples'"),
+        ("- id: a\n  title: [broken\n", 3, "broken YAML"),
+    ],
+)
 def test_a_broken_rules_file_names_its_line_and_reason(text, line, reason):
     with pytest.raises(CorpusError) as caught:
         parse_rules(text, "urgent.yaml")
@@ -68,9 +71,24 @@ def test_a_corpus_rules_file_replaces_the_shipped_one_and_goes_into_the_version(
     build_index(corpus, tmp_path / "index")
     folder = V.version_path(tmp_path / "index", V.current_version(tmp_path / "index"))
     assert (folder / V.URGENT).read_text(encoding="utf-8") == RULE
-    (corpus / "urgent.yaml").write_text(RULE.replace("  source: \"A public guidance page\"\n", ""), encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "service", "build", "--corpus", str(corpus), "--index",
-                           str(tmp_path / "index"), "--model", "none"], capture_output=True, text=True, cwd=ROOT)
+    (corpus / "urgent.yaml").write_text(RULE.replace('  source: "A public guidance page"\n', ""), encoding="utf-8")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "service",
+            "build",
+            "--corpus",
+            str(corpus),
+            "--index",
+            str(tmp_path / "index"),
+            "--model",
+            "none",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert done.returncode == 1 and "urgent.yaml:1:" in done.stderr and "'source'" in done.stderr
     assert V.current_version(tmp_path / "index") == folder.name  # the served version is untouched
 
@@ -94,14 +112,20 @@ def test_the_rules_phrases_are_embedded_by_the_build_and_a_damaged_file_is_never
         open_current(tmp_path, encoder)
 
 
-@pytest.mark.parametrize("q, rule", [
-    ("crushing pain in my chest going down my left arm", "heart-attack"),
-    ("my dad's face is drooping on one side and his speech is slurred", "stroke"),
-    ("I want to end my life tonight", "suicide-self-harm"),
-    ("my erection has lasted five hours and it really hurts", "priapism"),
-    ("Hi, I read your article on semen leakage and wanted to ask whether a few drops after peeing are normal. "
-     "Also, since this morning my calf is swollen and sore and now I can't catch my breath.", "clot-in-lung"),
-])
+@pytest.mark.parametrize(
+    "q, rule",
+    [
+        ("crushing pain in my chest going down my left arm", "heart-attack"),
+        ("my dad's face is drooping on one side and his speech is slurred", "stroke"),
+        ("I want to end my life tonight", "suicide-self-harm"),
+        ("my erection has lasted five hours and it really hurts", "priapism"),
+        (
+            "Hi, I read your article on semen leakage and wanted to ask whether a few drops after peeing are normal. "
+            "Also, since this morning my calf is swollen and sore and now I can't catch my breath.",
+            "clot-in-lung",
+        ),
+    ],
+)
 def test_emergencies_get_their_notice_and_the_answers_still_follow(bundled_index, q, rule):
     results = search(bundled_index, SearchRequest(q=q))
     assert results.urgent is not None
@@ -111,20 +135,27 @@ def test_emergencies_get_their_notice_and_the_answers_still_follow(bundled_index
         assert results.urgent.id == rule
 
 
-@pytest.mark.parametrize("q", [
-    "no chest pain, just heartburn after dinner",   # denied
-    "what are the warning signs of a stroke",       # about a condition
-    "I had a seizure when I was a teenager",        # the past
-    "this traffic is killing me",                   # a figure of speech
-    "semen leakage after urination",                # the corpus's own topic
-])
+@pytest.mark.parametrize(
+    "q",
+    [
+        "no chest pain, just heartburn after dinner",  # denied
+        "what are the warning signs of a stroke",  # about a condition
+        "I had a seizure when I was a teenager",  # the past
+        "this traffic is killing me",  # a figure of speech
+        "semen leakage after urination",  # the corpus's own topic
+    ],
+)
 def test_no_notice_for_denials_questions_about_a_condition_the_past_or_figures_of_speech(bundled_index, q):
     assert notice(bundled_index, q) is None
 
 
 ISSUE_16_EXAMPLES = [  # everyday questions that got an emergency notice before issue 16
-    "my nose is blocked and i cant smell", "i get a nosebleed when it's hot", "my throat is sore and scratchy",
-    "tingling in my fingers in the morning", "pain in my side when I laugh", "sore jaw when yawning",
+    "my nose is blocked and i cant smell",
+    "i get a nosebleed when it's hot",
+    "my throat is sore and scratchy",
+    "tingling in my fingers in the morning",
+    "pain in my side when I laugh",
+    "sore jaw when yawning",
     "can i take paracetamol for a headache",
 ]
 
@@ -137,18 +168,25 @@ def test_everyday_questions_get_no_notice(bundled_index, q):
 def test_the_holdout_half_stays_at_its_measured_level(bundled_index):
     """A regression guard on the untouched half of the urgent and site-topic sets (README has the
     figures from `healthfaq check-rules --split holdout`)."""
-    questions = [q for name in ("urgent.jsonl", "benign_site.jsonl", "benign_everyday.jsonl")
-                 for q in read_labelled(DATA / "safety" / name) if split_of(q["qid"]) == HOLDOUT]
-    score = score_urgent(questions, lambda q: bundled_index.urgent.finding(
-        read_question(bundled_index, q, bundled_index.semantic.embed(q))))
+    questions = [
+        q
+        for name in ("urgent.jsonl", "benign_site.jsonl", "benign_everyday.jsonl")
+        for q in read_labelled(DATA / "safety" / name)
+        if split_of(q["qid"]) == HOLDOUT
+    ]
+    score = score_urgent(
+        questions,
+        lambda q: bundled_index.urgent.finding(read_question(bundled_index, q, bundled_index.semantic.embed(q))),
+    )
     assert score.found / score.urgent >= RECALL_FLOOR, score.misses
     assert score.alarms / score.ordinary <= ALARM_CEILING, score.false_alarms
     assert score.right_rule / score.found >= 0.9, score.wrong
 
 
 def test_a_notice_says_whether_it_was_met_by_words_or_by_meaning(bundled_index):
-    finding = bundled_index.urgent.finding(read_question(
-        bundled_index, "he is not breathing", bundled_index.semantic.embed("he is not breathing")))
+    finding = bundled_index.urgent.finding(
+        read_question(bundled_index, "he is not breathing", bundled_index.semantic.embed("he is not breathing"))
+    )
     assert (finding.sign.id, finding.basis, finding.evidence) == ("unresponsive", BY_WORDS, "not breathing")
     q = "my little boy is burning up, floppy and has a purple rash"
     finding = bundled_index.urgent.finding(read_question(bundled_index, q, bundled_index.semantic.embed(q)))
@@ -165,6 +203,7 @@ def test_clauses_tell_denials_and_the_past():
     parts = clauses("no chest pain. But it won't stop bleeding! Had a seizure 3 years ago")
     assert [c.counts for c in parts] == [True, True, False]
     from service.safety.clauses import denies
+
     assert [denies(c) for c in parts] == [True, False, False]
     assert denies(clauses("I'm not suicidal, just tired")[0]) and denies(clauses("my face isn't drooping")[0])
 
@@ -176,8 +215,12 @@ def test_the_api_page_and_cli_show_the_notice_first(shared_client, bundled_index
     page = shared_client.get("/", params={"q": q}).text  # server-rendered: works without JavaScript
     assert 'class="urgent" role="alert"' in page
     assert page.index('role="alert"') < page.index('<ol class="results"')
-    done = subprocess.run([sys.executable, "-m", "service", "search", q, "--index", str(bundled_index_dir)],
-                          capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "service", "search", q, "--index", str(bundled_index_dir)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert done.stdout.startswith("EMERGENCY — Possible heart attack")
 
 
@@ -187,8 +230,12 @@ def test_a_notice_met_by_meaning_says_so_before_its_message(shared_client, bundl
     assert (urgent["id"], urgent["basis"], urgent["lead"]) == ("anaphylaxis", "meaning", "If this is happening now:")
     page = shared_client.get("/", params={"q": q}).text
     assert '<strong class="urgent-lead">If this is happening now:</strong>' in page
-    done = subprocess.run([sys.executable, "-m", "service", "search", q, "--index", str(bundled_index_dir)],
-                          capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "service", "search", q, "--index", str(bundled_index_dir)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert "  If this is happening now: " in done.stdout
     words = shared_client.get("/search", params={"q": "crushing chest pain and sweating"}).json()["urgent"]
     assert (words["basis"], words["lead"]) == ("words", None)
@@ -198,6 +245,7 @@ def test_metrics_count_notices_by_rule_and_gaps_never_keep_them(tmp_path, bundle
     from starlette.testclient import TestClient
 
     from service.web.app import create_app
+
     gaps = tmp_path / "gaps.jsonl"
     with TestClient(create_app(make_settings(bundled_index_dir, gaps_file=gaps))) as client:
         client.get("/search", params={"q": "i swallowed a whole bottle of bleach zzqqx"})

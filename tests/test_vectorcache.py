@@ -1,5 +1,6 @@
 """The vector cache: hits and misses, atomic persistence, the size bound, and a rebuild that
 embeds only what changed (real shipped model)."""
+
 from __future__ import annotations
 
 import io
@@ -91,11 +92,16 @@ def test_store_refuses_mismatched_vectors(tmp_path):
 
 def test_a_rebuild_embeds_only_the_changed_passages(tmp_path, encoder):
     folder = tmp_path / "vector-cache"
-    passages = ["Pain around the belly button can come from the gut.", "Drink water and rest.",
-                "See a doctor when the pain is sharp.", "Pain around the belly button can come from the gut."]
+    passages = [
+        "Pain around the belly button can come from the gut.",
+        "Drink water and rest.",
+        "See a doctor when the pain is sharp.",
+        "Pain around the belly button can come from the gut.",
+    ]
     log = io.StringIO()
-    cold = cached_passage_vectors(encoder, VectorCache(folder, encoder.passage_key, encoder.dimensions),
-                                  passages, progress=log)
+    cold = cached_passage_vectors(
+        encoder, VectorCache(folder, encoder.passage_key, encoder.dimensions), passages, progress=log
+    )
     assert log.getvalue().splitlines()[-1].startswith("embedding passages: 3/3 passages (100%)")  # repeat once
     assert np.allclose(np.linalg.norm(cold, axis=1), 1.0, atol=2e-3)
     assert np.allclose(cold, encoder.embed_passages(passages), atol=2e-3)
@@ -111,8 +117,9 @@ def test_a_rebuild_embeds_only_the_changed_passages(tmp_path, encoder):
     assert len(cache) == 3  # the old text of the edited passage was dropped
 
     log = io.StringIO()
-    again = cached_passage_vectors(encoder, VectorCache(folder, encoder.passage_key, encoder.dimensions),
-                                   edited, progress=log)
+    again = cached_passage_vectors(
+        encoder, VectorCache(folder, encoder.passage_key, encoder.dimensions), edited, progress=log
+    )
     assert log.getvalue() == "" and np.array_equal(again, warm)
 
 

@@ -1,14 +1,15 @@
 """The on-disk version: what a version directory holds, its manifest, publishing and pruning."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from service.index import version as V
 from service.build.chunking import chunk_articles
 from service.build.corpus import load_articles
 from service.build.indexer import build_index
+from service.index import version as V
 from service.query.store import IndexUnavailable, open_version
 from tests.conftest import CORPUS
 
@@ -18,8 +19,19 @@ def test_every_file_in_a_version_is_one_the_layout_names(bundled_index_dir):
     names = {p.name for p in folder.iterdir()}
     whoosh = {n for n in names if n.endswith((".seg", ".toc"))}
     assert whoosh and all(p.is_file() for p in folder.iterdir())  # no scratch folders left behind
-    assert names - whoosh == {V.MANIFEST, V.SYNONYMS, V.MATRIX, V.VECTORS, V.URGENT, V.CARE_WORDS, V.ORDINARY,
-                              V.SIGN_VECTORS, V.SCAN, V.LEXICON, V.PHRASES}
+    assert names - whoosh == {
+        V.MANIFEST,
+        V.SYNONYMS,
+        V.MATRIX,
+        V.VECTORS,
+        V.URGENT,
+        V.CARE_WORDS,
+        V.ORDINARY,
+        V.SIGN_VECTORS,
+        V.SCAN,
+        V.LEXICON,
+        V.PHRASES,
+    }
 
 
 def test_manifest_round_trips_and_names_the_articles(bundled_index_dir, tmp_path):

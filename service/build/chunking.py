@@ -3,11 +3,12 @@
 Passages never cross a section, a list stays with the sentence that introduces it, tiny
 fragments are merged and long sections are split at paragraph, then sentence, boundaries.
 """
+
 from __future__ import annotations
 
 import hashlib
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from service.index.models import Article, ArticleRef, Block, Passage, Section
 
@@ -30,14 +31,22 @@ def chunk_article(article: Article) -> list[Passage]:
     for section in article.sections:
         for text in section_chunks(section):
             pid = _unique(passage_id(article.slug, section.anchor, text), used_ids)
-            passages.append(Passage(id=pid, article=ref, section=section.heading,
-                                    anchor=section.anchor, position=len(passages), text=text))
+            passages.append(
+                Passage(
+                    id=pid,
+                    article=ref,
+                    section=section.heading,
+                    anchor=section.anchor,
+                    position=len(passages),
+                    text=text,
+                )
+            )
     return passages
 
 
 def passage_id(slug: str, anchor: str, text: str) -> str:
     """Stable while the article, section and text are unchanged; differs across articles."""
-    digest = hashlib.sha1(f"{slug}\x00{anchor}\x00{text}".encode("utf-8")).hexdigest()
+    digest = hashlib.sha1(f"{slug}\x00{anchor}\x00{text}".encode()).hexdigest()
     return digest[:16]
 
 
@@ -48,8 +57,7 @@ def section_chunks(section: Section) -> list[str]:
     words: list[int] = []
     for unit in units:
         size = _count(unit)
-        if chunks and (words[-1] + size <= MAX_WORDS
-                       or (words[-1] < MIN_WORDS and words[-1] + size <= HARD_MAX_WORDS)):
+        if chunks and (words[-1] + size <= MAX_WORDS or (words[-1] < MIN_WORDS and words[-1] + size <= HARD_MAX_WORDS)):
             chunks[-1].append(unit)
             words[-1] += size
         else:

@@ -5,19 +5,20 @@ the reason, so an editor can fix it without reading code; a bad article never re
 What is probably a mistake but harmless to index (a scraped "Read more" link label) is a
 CorpusWarning instead, issued through Python's ``warnings`` so the build still succeeds.
 """
+
 from __future__ import annotations
 
 import json
 import re
 import unicodedata
 import warnings
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import yaml
 
-from service.index.models import Article, Block, Section
 from service.index.errors import CorpusError  # noqa: F401  (re-exported: callers catch it from here)
+from service.index.models import Article, Block, Section
 
 KINDS = ("article", "summary")
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -26,8 +27,10 @@ _ITEM = re.compile(r"^\s*(?:[-*•])\s+(.*)$")
 # Link labels of the publisher's site scraped along with a teaser ("… (pre-umbilical). Read more.
 # What causes …"): a label ends its sentence, so it is followed by a capital, an arrow or the end of
 # the line; "to learn more about it" is a sentence and is left alone.
-_LINK_LABEL = re.compile(r"(?i:\b(read more|continue reading|learn more|click here|see more))"
-                         r"\s*(?:\.{1,3}|…|»|›|→|>)?(?=\s+[A-Z]|\s*$)")
+_LINK_LABEL = re.compile(
+    r"(?i:\b(read more|continue reading|learn more|click here|see more))"
+    r"\s*(?:\.{1,3}|…|»|›|→|>)?(?=\s+[A-Z]|\s*$)"
+)
 
 
 class CorpusWarning(UserWarning):
@@ -51,8 +54,10 @@ def load_articles(corpus: Path) -> list[Article]:
         if not files:
             raise CorpusError(folder, 0, "no articles (*.md) found")
         articles = [_read_markdown(path) for path in files]
-        _check_unique((a, path, _key_line(path.read_text(encoding="utf-8").split("\n"), "slug"))
-                      for a, path in zip(articles, files))
+        _check_unique(
+            (a, path, _key_line(path.read_text(encoding="utf-8").split("\n"), "slug"))
+            for a, path in zip(articles, files)
+        )
     else:
         raise CorpusError(corpus, 0, "corpus must be a folder of Markdown articles or a .jsonl file")
     return articles
@@ -74,6 +79,7 @@ def _check_unique(articles: Iterable[tuple[Article, Path, int]]) -> None:
 
 # --- Markdown -----------------------------------------------------------------------------
 
+
 def _read_markdown(path: Path) -> Article:
     try:
         raw = path.read_text(encoding="utf-8")
@@ -84,8 +90,9 @@ def _read_markdown(path: Path) -> Article:
     title = _title(path, lines, meta)
     slug = meta.get("slug")
     if not isinstance(slug, str) or not _SLUG.match(slug):
-        raise CorpusError(path, _key_line(lines, "slug"),
-                          "'slug' must be letters, digits, '-', '_' or '.' (e.g. semen-leakage)")
+        raise CorpusError(
+            path, _key_line(lines, "slug"), "'slug' must be letters, digits, '-', '_' or '.' (e.g. semen-leakage)"
+        )
     kind = meta.get("kind", "article")
     if kind not in KINDS:
         raise CorpusError(path, _key_line(lines, "kind"), f"unknown kind {kind!r} (expected one of {', '.join(KINDS)})")
@@ -98,10 +105,19 @@ def _read_markdown(path: Path) -> Article:
     anchors = {s.anchor for s in sections}
     for anchor in care:
         if anchor not in anchors:
-            raise CorpusError(path, _key_line(lines, "care_sections"), f"care section {anchor!r} is not a section anchor")
+            raise CorpusError(
+                path, _key_line(lines, "care_sections"), f"care section {anchor!r} is not a section anchor"
+            )
     _warn_about_link_labels(path, lines, body_start)
-    return Article(slug=slug, title=title.strip(), kind=kind, url=url, sections=sections,
-                   source=meta.get("source"), care_sections=care)
+    return Article(
+        slug=slug,
+        title=title.strip(),
+        kind=kind,
+        url=url,
+        sections=sections,
+        source=meta.get("source"),
+        care_sections=care,
+    )
 
 
 def _title(path: Path, lines: list[str], meta: dict) -> str:
@@ -112,8 +128,11 @@ def _title(path: Path, lines: list[str], meta: dict) -> str:
         raise CorpusError(path, line, "missing or empty 'title' in front matter")
     if not isinstance(title, str):
         # YAML reads `title: 12345` as a number and `title: 2024-01-31` as a date.
-        raise CorpusError(path, line, f"'title' must be text, not {_kind_of(title)} ({title!r}); "
-                                      "put it in quotes if that is really the title")
+        raise CorpusError(
+            path,
+            line,
+            f"'title' must be text, not {_kind_of(title)} ({title!r}); put it in quotes if that is really the title",
+        )
     if not title.strip():
         raise CorpusError(path, line, "missing or empty 'title' in front matter")
     return title
@@ -122,17 +141,25 @@ def _title(path: Path, lines: list[str], meta: dict) -> str:
 def _kind_of(value: object) -> str:
     """What a value that should have been text is, in an editor's words (bool before int: a bool is one)."""
     kinds = {bool: "true/false", int: "a number", float: "a number", list: "a list", dict: "a mapping"}
-    return next((name for kind, name in kinds.items() if isinstance(value, kind)),
-                "a date" if hasattr(value, "isoformat") else type(value).__name__)
+    return next(
+        (name for kind, name in kinds.items() if isinstance(value, kind)),
+        "a date" if hasattr(value, "isoformat") else type(value).__name__,
+    )
 
 
 def _warn_about_link_labels(path: Path, lines: list[str], body_start: int) -> None:
     """Warn about link labels of the scraped site ("Read more"): page furniture, not article text."""
     for number in range(body_start, len(lines)):
         for found in _LINK_LABEL.finditer(lines[number]):
-            warnings.warn(CorpusWarning(path, number + 1,
-                                        f"{found.group(0).strip()!r} looks like a link label of the scraped page "
-                                        "(site chrome, not the publisher's text); remove it"), stacklevel=2)
+            warnings.warn(
+                CorpusWarning(
+                    path,
+                    number + 1,
+                    f"{found.group(0).strip()!r} looks like a link label of the scraped page "
+                    "(site chrome, not the publisher's text); remove it",
+                ),
+                stacklevel=2,
+            )
 
 
 def _front_matter(path: Path, lines: list[str]) -> tuple[dict, int]:
@@ -192,8 +219,7 @@ def _sections(path: Path, lines: list[str], start: int, editorial: set[str]) -> 
         blocks = parse_blocks(body, paragraph_break="blank")
         if not blocks:
             raise CorpusError(path, first_line, f"section {title!r} has no text")
-        sections.append(Section(heading=title, anchor=anchors.make(title), blocks=blocks,
-                                editorial=title in editorial))
+        sections.append(Section(heading=title, anchor=anchors.make(title), blocks=blocks, editorial=title in editorial))
     return tuple(sections)
 
 
@@ -253,6 +279,7 @@ def _clean(text: str) -> str:
 
 # --- JSONL ----------------------------------------------------------------------------------
 
+
 def _read_jsonl(path: Path) -> Iterator[Article]:
     seen: dict[str, int] = {}
     with path.open("r", encoding="utf-8", errors="strict") as handle:
@@ -262,7 +289,9 @@ def _read_jsonl(path: Path) -> Iterator[Article]:
                     continue
                 article = _jsonl_article(path, number, line)
                 if article.slug in seen:
-                    raise CorpusError(path, number, f"duplicate id {article.slug!r} (first on line {seen[article.slug]})")
+                    raise CorpusError(
+                        path, number, f"duplicate id {article.slug!r} (first on line {seen[article.slug]})"
+                    )
                 seen[article.slug] = number
                 yield article
         except UnicodeDecodeError as exc:

@@ -1,5 +1,6 @@
 """The files editors own beside the articles (emergency rules, care words, synonyms): the corpus
 folder's own copy, else the default shipped with the package."""
+
 from __future__ import annotations
 
 from importlib import resources

@@ -6,6 +6,7 @@ process pool would pickle every argument through a queue) and starts in millisec
 re-importing the caller's main module. Forking is only safe in a single-threaded process; callers
 check ``can_fork`` first.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -13,9 +14,10 @@ import multiprocessing
 import os
 import signal
 import threading
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, TypeVar
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 Part = TypeVar("Part")

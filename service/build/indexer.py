@@ -5,6 +5,7 @@ BM25F matrix derived from those segments (ranking.py) -> a complete version dire
 (version.py) -> published. Nothing under the index directory changes until the new version is
 complete, so a failing or killed build leaves the served index as it was.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -13,35 +14,35 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import partial
 from importlib import resources
 from importlib.metadata import version as dist_version
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 
+from service.build.corpus import load_articles
+from service.build.editorfiles import editor_file, rules_text
+from service.build.forked import can_fork, run_parts
+from service.build.phrases import phrase_vectors, pool_texts
+from service.build.probe import train_probe
+from service.build.segment import commit_segments, create_index, write_segment
+from service.build.vectors import write_vectors
+from service.build.weights import derive_matrix
 from service.index import schema as S
 from service.index import version as V
-from service.build.corpus import load_articles
 from service.index.embedding import Encoder
-from service.build.forked import can_fork, run_parts
-from service.index.models import Article
-from service.build.weights import derive_matrix
 from service.index.lookups import Lookups, stored_fields, vocabulary, write_lookups
+from service.index.models import Article
 from service.query.snippets import stem_starts
 from service.query.suggest import mine_phrases
 from service.query.synonyms import check_synonyms
-from service.build.segment import commit_segments, create_index, write_segment
-from service.build.vectors import write_vectors
 from service.safety.care import CARE_FILE, care_signs, parse_care_words, warning_signs
-from service.build.phrases import phrase_vectors, pool_texts
-from service.build.probe import train_probe
 from service.safety.signs import example_owners, example_phrases, unlike_phrases
-from service.build.editorfiles import editor_file, rules_text
 from service.safety.urgent import parse_rules, rule_signs
 
 PARALLEL_MIN_CHARS = 3_000_000  # about 4,000 passages
@@ -61,8 +62,14 @@ class BuildReport:
     seconds: float
 
 
-def build_index(corpus: Path, index_dir: Path, synonyms: Path | None = None,
-                keep: int = V.KEEP_VERSIONS, procs: int = 0, encoder: Encoder | None = None) -> BuildReport:
+def build_index(
+    corpus: Path,
+    index_dir: Path,
+    synonyms: Path | None = None,
+    keep: int = V.KEEP_VERSIONS,
+    procs: int = 0,
+    encoder: Encoder | None = None,
+) -> BuildReport:
     """Validate the corpus, build a new version and publish it; raise before touching DIR on bad input.
 
     With an ``encoder`` every passage is also embedded (vectors of unchanged passages come from
@@ -95,8 +102,17 @@ def build_index(corpus: Path, index_dir: Path, synonyms: Path | None = None,
             ordinary = pool_texts()
             (draft / V.ORDINARY).write_text("\n".join(ordinary) + "\n", encoding="utf-8")
             if encoder:
-                _write_sign_vectors(draft, encoder, stored, urgent_rules, care_words, ordinary, articles,
-                                    procs or os.cpu_count() or 1, index_dir / V.VECTOR_CACHE)
+                _write_sign_vectors(
+                    draft,
+                    encoder,
+                    stored,
+                    urgent_rules,
+                    care_words,
+                    ordinary,
+                    articles,
+                    procs or os.cpu_count() or 1,
+                    index_dir / V.VECTOR_CACHE,
+                )
             V.write_manifest(draft, _manifest(name, corpus, articles, passages, described))
             final = V.complete(draft, name)
         except BaseException:
@@ -104,12 +120,22 @@ def build_index(corpus: Path, index_dir: Path, synonyms: Path | None = None,
             raise
         V.publish(index_dir, name)
         V.prune(index_dir, keep)
-    return BuildReport(version=name, path=final, articles=len(articles), passages=passages,
-                       seconds=time.perf_counter() - started)
+    return BuildReport(
+        version=name, path=final, articles=len(articles), passages=passages, seconds=time.perf_counter() - started
+    )
 
 
-def _write_sign_vectors(draft: Path, encoder: Encoder, stored: list[dict], urgent_rules: list, care_words: dict,
-                        ordinary: list[str], articles: Sequence[Article], threads: int, cache_dir: Path) -> None:
+def _write_sign_vectors(
+    draft: Path,
+    encoder: Encoder,
+    stored: list[dict],
+    urgent_rules: list,
+    care_words: dict,
+    ordinary: list[str],
+    articles: Sequence[Article],
+    threads: int,
+    cache_dir: Path,
+) -> None:
     """Everything the emergency check and care advice compare by meaning, embedded once here so
     that opening a version never runs the model (store.py reads them back in the same order)."""
     signs = rule_signs(urgent_rules)
@@ -118,17 +144,25 @@ def _write_sign_vectors(draft: Path, encoder: Encoder, stored: list[dict], urgen
 
     def embed(texts: list[str]) -> np.ndarray:
         return phrase_vectors(texts, encoder, threads)
+
     urgent_examples, urgent_unlike = embed(example_phrases(signs)), embed(unlike_phrases(signs))
     care_examples, pool = embed(example_phrases(care)), embed(ordinary)
     half = np.float16  # the vectors' own precision (phrases.py, vectorcache.py): half the disk
-    np.savez(draft / V.SIGN_VECTORS, urgent_examples=urgent_examples.astype(half), urgent_unlike=urgent_unlike.astype(half),
-             care=care_examples.astype(half), ordinary=pool.astype(half),
-             urgent_probe=_cached_probe(cache_dir, urgent_examples, example_owners(signs), len(signs),
-                                        np.concatenate([pool, urgent_unlike])))
+    np.savez(
+        draft / V.SIGN_VECTORS,
+        urgent_examples=urgent_examples.astype(half),
+        urgent_unlike=urgent_unlike.astype(half),
+        care=care_examples.astype(half),
+        ordinary=pool.astype(half),
+        urgent_probe=_cached_probe(
+            cache_dir, urgent_examples, example_owners(signs), len(signs), np.concatenate([pool, urgent_unlike])
+        ),
+    )
 
 
-def _cached_probe(cache_dir: Path, examples: np.ndarray, owner: np.ndarray, signs: int,
-                  ordinary: np.ndarray) -> np.ndarray:
+def _cached_probe(
+    cache_dir: Path, examples: np.ndarray, owner: np.ndarray, signs: int, ordinary: np.ndarray
+) -> np.ndarray:
     """The probe for these vectors, trained once (a second of CPU) and kept beside the vector cache
     by a digest of everything it is trained on, so a rebuild with unchanged rules reuses it; only
     the latest is kept."""
@@ -164,7 +198,9 @@ def build_lock(index_dir: Path) -> Iterator[None]:
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
-            raise BuildLockedError(f"another build of {index_dir} is running ({holder}); try again when it ends") from None
+            raise BuildLockedError(
+                f"another build of {index_dir} is running ({holder}); try again when it ends"
+            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()}")
@@ -233,17 +269,31 @@ def _parts(articles: Sequence[Article], ends: np.ndarray, count: int) -> list[Se
 def _lookups(folder: Path, stored: list[dict]) -> Lookups:
     """What opening the version would otherwise work out from its passages (lookups.py)."""
     word_df = vocabulary(folder)
-    return Lookups(word_df=word_df, stem_starts=stem_starts(word_df),
-                   phrases=mine_phrases(fields[S.TEXT_FIELD] for fields in stored))
+    return Lookups(
+        word_df=word_df,
+        stem_starts=stem_starts(word_df),
+        phrases=mine_phrases(fields[S.TEXT_FIELD] for fields in stored),
+    )
 
 
-def _manifest(name: str, corpus: Path, articles: Sequence[Article], passages: int,
-              semantic: dict | None) -> V.Manifest:
-    return V.Manifest(semantic=semantic,
-        format=V.FORMAT, version=name, built_at=datetime.now(timezone.utc).isoformat(), corpus=str(corpus),
-        whoosh=f"whoosh-reloaded {dist_version('whoosh-reloaded')}", passages=passages,
-        articles=[{"slug": a.slug, "title": a.title, "url": a.url, "kind": a.kind,
-                   "care_sections": list(a.care_sections),
-                   "sections": [{"heading": s.heading, "anchor": s.anchor, "editorial": s.editorial}
-                                for s in a.sections]}
-                  for a in articles])
+def _manifest(name: str, corpus: Path, articles: Sequence[Article], passages: int, semantic: dict | None) -> V.Manifest:
+    return V.Manifest(
+        semantic=semantic,
+        format=V.FORMAT,
+        version=name,
+        built_at=datetime.now(UTC).isoformat(),
+        corpus=str(corpus),
+        whoosh=f"whoosh-reloaded {dist_version('whoosh-reloaded')}",
+        passages=passages,
+        articles=[
+            {
+                "slug": a.slug,
+                "title": a.title,
+                "url": a.url,
+                "kind": a.kind,
+                "care_sections": list(a.care_sections),
+                "sections": [{"heading": s.heading, "anchor": s.anchor, "editorial": s.editorial} for s in a.sections],
+            }
+            for a in articles
+        ],
+    )

@@ -11,21 +11,22 @@ model. The shipped cache is never written by a build.
 
     python -m service.build.phrases     # after editing a shipped phrase file: re-embed, rewrite the cache
 """
+
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
-from service.safety.care import CARE_FILE, parse_care_words
-from service.index.embedding import Encoder, default_model_dir
 from service.build.progress import Progress
+from service.build.vectorcache import VectorCache, text_key
+from service.index.embedding import Encoder, default_model_dir
+from service.safety.care import CARE_FILE, parse_care_words
 from service.safety.signs import example_phrases, unlike_phrases
 from service.safety.urgent import RULES_FILE, parse_rules, rule_signs
-from service.build.vectorcache import VectorCache, text_key
 
 POOL_FILE = "ordinary_questions.txt"
 SHIPPED_CACHE = "phrase-vectors"
@@ -64,8 +65,12 @@ def shipped_phrases() -> list[str]:
     data = shipped_dir()
     signs = rule_signs(parse_rules((data / RULES_FILE).read_text(encoding="utf-8"), RULES_FILE))
     care = parse_care_words((data / CARE_FILE).read_text(encoding="utf-8"), CARE_FILE)
-    texts = [*example_phrases(signs), *unlike_phrases(signs), *(e for w in care.values() for e in w.examples),
-             *pool_texts()]
+    texts = [
+        *example_phrases(signs),
+        *unlike_phrases(signs),
+        *(e for w in care.values() for e in w.examples),
+        *pool_texts(),
+    ]
     return list(dict.fromkeys(texts))
 
 

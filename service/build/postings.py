@@ -8,16 +8,17 @@ same bytes Whoosh's own ``W3LeafMatcher`` reads, without the per-posting calls.
 Like segment.py it knows the W3 codec's block layout, so it is tied to the pinned
 whoosh-reloaded release; ``tests/test_postings.py`` checks it against Whoosh's own matchers.
 """
+
 from __future__ import annotations
 
 import io
 import pickle
 import struct
 import zlib
-from dataclasses import dataclass
 from array import array
+from collections.abc import Iterable
+from dataclasses import dataclass
 from itertools import accumulate, islice, repeat
-from typing import Iterable
 
 import numpy as np
 from whoosh import formats
@@ -63,7 +64,7 @@ class _Collector:
     def __init__(self, positional: bool) -> None:
         self.positional = positional
         self.term_ids: dict[str, int] = {}
-        self.postings = array("q")   # term id per posting
+        self.postings = array("q")  # term id per posting
         self.docnums = array("q")
         self.values: list[bytes] = []  # a frequency field's big-endian uint32 values, a block at a time
         # A positional field's values repeat a lot (most postings hold one small position): each
@@ -88,9 +89,13 @@ class _Collector:
         else:
             freqs = np.frombuffer(b"".join(self.values), dtype=">u4").astype(np.int64)
             positions = None
-        return FieldPostings(terms=list(self.term_ids), term_ids=np.frombuffer(self.postings, dtype=np.int64),
-                             docnums=np.frombuffer(self.docnums, dtype=np.int64), freqs=freqs,
-                             positions=positions)
+        return FieldPostings(
+            terms=list(self.term_ids),
+            term_ids=np.frombuffer(self.postings, dtype=np.int64),
+            docnums=np.frombuffer(self.docnums, dtype=np.int64),
+            freqs=freqs,
+            positions=positions,
+        )
 
 
 def _decode_positions(distinct: list[bytes], codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -114,9 +119,9 @@ def _read_segment(reader: SegmentReader, docbase: int, found: dict[str, _Collect
         name = numbers.get(_FIELD_NUMBER.unpack_from(key)[0])
         if name is None:
             continue
-        term = key[_FIELD_NUMBER.size:].decode("utf-8")
+        term = key[_FIELD_NUMBER.size :].decode("utf-8")
         if value[0]:  # flags: postings inlined in the term info
-            ids, _, values = pickle.loads(value[_TERMINFO.size:])
+            ids, _, values = pickle.loads(value[_TERMINFO.size :])
             found[name].add(term, [docbase + i for i in ids], values)
             continue
         offset, _ = _POINTER.unpack_from(value, _TERMINFO.size)
@@ -131,8 +136,7 @@ def _whole_file(structfile) -> bytes:
     return structfile.read()
 
 
-def _read_blocks(stream: io.BytesIO, postfile: bytes, at: int, docbase: int, term: str,
-                 collector: _Collector) -> None:
+def _read_blocks(stream: io.BytesIO, postfile: bytes, at: int, docbase: int, term: str, collector: _Collector) -> None:
     """One term's posting blocks: each is (length, pickled info, compressed pickled data)."""
     while True:
         (length,) = _BLOCK_LENGTH.unpack_from(postfile, at)

@@ -10,12 +10,13 @@ the loss whatever its size, so a rule with few examples is not drowned by the po
 Plain full-batch gradient descent with momentum in numpy: convex, deterministic (zero start, a
 fixed number of steps), under a second for this size; no training library needed.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-SCALE = 5.0       # unit vectors scaled up: a sharper softmax, a better-conditioned problem
-L2 = 1e-4         # weight decay
+SCALE = 5.0  # unit vectors scaled up: a sharper softmax, a better-conditioned problem
+L2 = 1e-4  # weight decay
 STEPS = 400
 LEARNING_RATE = 1.0
 MOMENTUM = 0.9

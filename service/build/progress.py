@@ -7,13 +7,15 @@ comes first, with the rate and ETA in the same words — a carriage-return bar i
 The bar is built without tqdm's monitor thread: the index build forks only from a single-threaded
 process (service.build.forked.can_fork), and a lingering monitor thread would quietly turn that off.
 """
+
 from __future__ import annotations
 
 import math
 import os
 import sys
 import time
-from typing import Callable, TextIO
+from collections.abc import Callable
+from typing import TextIO
 
 from tqdm import tqdm
 
@@ -32,8 +34,14 @@ class Progress:
     means stderr; a stream whose ``isatty()`` is true gets the bar, any other the plain lines.
     """
 
-    def __init__(self, total: int, label: str, unit: str = "item", stream: TextIO | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        total: int,
+        label: str,
+        unit: str = "item",
+        stream: TextIO | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.total = total
         self.label = label
         self.unit = unit
@@ -48,8 +56,15 @@ class Progress:
     def _make_bar(self) -> tqdm:
         # A terminal that reports no width (a pty without a size) would get an empty bar.
         sized = _terminal_columns(self.stream) > 0
-        return _Bar(total=self.total, desc=self.label, unit=f" {self.unit}", file=self.stream,
-                    dynamic_ncols=sized, ncols=None if sized else 80, smoothing=0.1)
+        return _Bar(
+            total=self.total,
+            desc=self.label,
+            unit=f" {self.unit}",
+            file=self.stream,
+            dynamic_ncols=sized,
+            ncols=None if sized else 80,
+            smoothing=0.1,
+        )
 
     def update(self, count: int) -> None:
         self.done += count

@@ -1,5 +1,6 @@
 """Writing a version's int8 pre-scan, ``scan.onnx`` (the graph ``service.index.scan`` reads and
 documents). Build side only: it needs the ``onnx`` package, which the server never imports."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -43,17 +44,28 @@ def write_scan(folder: Path, vectors: np.ndarray) -> None:
         node("Sub", ["approximate", "margin"], ["lower"]),
         node("Add", ["approximate", "margin"], ["upper"]),
     ]
-    constants = {"passages": np.ascontiguousarray(quantised.T), "zero_point": np.array(ZERO_POINT, dtype=np.uint8),
-                 "first_axis": np.array([0], dtype=np.int64), "scales": scales, "errors": errors + np.float32(SLACK),
-                 "largest_norm": np.array([largest_norm], dtype=np.float32)}
+    constants = {
+        "passages": np.ascontiguousarray(quantised.T),
+        "zero_point": np.array(ZERO_POINT, dtype=np.uint8),
+        "first_axis": np.array([0], dtype=np.int64),
+        "scales": scales,
+        "errors": errors + np.float32(SLACK),
+        "largest_norm": np.array([largest_norm], dtype=np.float32),
+    }
     graph = helper.make_graph(
-        nodes, "passage_scan",
-        [helper.make_tensor_value_info("question", TensorProto.UINT8, [QUESTION_ROWS, dimensions]),
-         helper.make_tensor_value_info("step", TensorProto.FLOAT, [QUESTION_ROWS, 1]),
-         helper.make_tensor_value_info("question_error", TensorProto.FLOAT, [1])],
-        [helper.make_tensor_value_info("lower", TensorProto.FLOAT, [1, rows]),
-         helper.make_tensor_value_info("upper", TensorProto.FLOAT, [1, rows])],
-        initializer=[numpy_helper.from_array(value, name) for name, value in constants.items()])
+        nodes,
+        "passage_scan",
+        [
+            helper.make_tensor_value_info("question", TensorProto.UINT8, [QUESTION_ROWS, dimensions]),
+            helper.make_tensor_value_info("step", TensorProto.FLOAT, [QUESTION_ROWS, 1]),
+            helper.make_tensor_value_info("question_error", TensorProto.FLOAT, [1]),
+        ],
+        [
+            helper.make_tensor_value_info("lower", TensorProto.FLOAT, [1, rows]),
+            helper.make_tensor_value_info("upper", TensorProto.FLOAT, [1, rows]),
+        ],
+        initializer=[numpy_helper.from_array(value, name) for name, value in constants.items()],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8  # readable by every onnxruntime this project has pinned
     onnx.save_model(model, str(folder / SCAN_MODEL))

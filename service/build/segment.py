@@ -12,16 +12,19 @@ The result is a normal Whoosh index, posting for posting the same as ``add_docum
 This reaches into ``W3PostingsWriter``'s block buffer, so it is tied to the pinned
 whoosh-reloaded release (see pyproject.toml); ``check_codec`` refuses any other codec.
 """
+
 from __future__ import annotations
 
 import shutil
 from array import array
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence, cast
+from typing import cast
 
 import numpy as np
-from whoosh import formats, index as whoosh_index
+from whoosh import formats
+from whoosh import index as whoosh_index
 from whoosh.codec.base import Segment
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.fields import FieldType, Schema
@@ -29,10 +32,10 @@ from whoosh.index import TOC, clean_files
 from whoosh.system import pack_uint
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from service.index import schema as S
 from service.build.chunking import chunk_articles
-from service.index.models import Article, Passage
 from service.build.termcounts import TermCounts, TokenRows, count_terms
+from service.index import schema as S
+from service.index.models import Article, Passage
 
 BLOCK = 128  # postings per block: W3Codec's default, which check_codec insists on
 # A term's postings: (term bytes, docnums, weights, encoded frequencies, quantised field lengths)
@@ -101,8 +104,9 @@ def _token_rows(counts: TermCounts) -> dict[str, TokenRows]:
     return {**counts.fields, S.WORDS: counts.word_rows}
 
 
-def _field_postings(fieldobj: FieldType, name: str, passages: Sequence[Passage],
-                    counts: TermCounts) -> Iterator[Postings]:
+def _field_postings(
+    fieldobj: FieldType, name: str, passages: Sequence[Passage], counts: TermCounts
+) -> Iterator[Postings]:
     token_rows = _token_rows(counts).get(name)
     if token_rows is not None:
         vocabulary = counts.words if name == S.WORDS else counts.terms
@@ -110,8 +114,15 @@ def _field_postings(fieldobj: FieldType, name: str, passages: Sequence[Passage],
     return _analysed_postings(fieldobj, [cast(str, S.stored_values(p, "")[name]) for p in passages])
 
 
-def _write_documents(codec: W3Codec, storage, segment, schema: Schema, passages: Sequence[Passage],
-                     dupkeys: Sequence[str], lengths: dict[str, np.ndarray]) -> None:
+def _write_documents(
+    codec: W3Codec,
+    storage,
+    segment,
+    schema: Schema,
+    passages: Sequence[Passage],
+    dupkeys: Sequence[str],
+    lengths: dict[str, np.ndarray],
+) -> None:
     """Stored fields and per-field lengths, in the order and form ``add_document`` gives them."""
     writer = codec.per_document_writer(storage, segment)
     names = sorted(schema.names())
@@ -128,8 +139,9 @@ def _write_documents(codec: W3Codec, storage, segment, schema: Schema, passages:
     writer.close()
 
 
-def _counted_postings(fieldobj: FieldType, vocabulary: Sequence[str], rows: TokenRows,
-                      doc_lengths: np.ndarray) -> Iterator[Postings]:
+def _counted_postings(
+    fieldobj: FieldType, vocabulary: Sequence[str], rows: TokenRows, doc_lengths: np.ndarray
+) -> Iterator[Postings]:
     """Each term's (docnums, weights, encoded values, field lengths), terms in byte order.
 
     A posting is a run of one term's tokens in one passage; its value is the frequency, or for
@@ -161,12 +173,13 @@ def _counted_postings(fieldobj: FieldType, vocabulary: Sequence[str], rows: Toke
         yield btexts[col], docnums[a:b], weights[a:b], values[a:b], quantised[a:b]
 
 
-def _position_values(fmt: formats.Positions, positions: list[int], starts: list[int],
-                     freqs: list[int]) -> list[bytes]:
+def _position_values(fmt: formats.Positions, positions: list[int], starts: list[int], freqs: list[int]) -> list[bytes]:
     """``fmt.encode`` of each posting's positions; most postings hold one, encoded once each."""
     single = [fmt.encode([at]) for at in range(max(positions, default=-1) + 1)]
-    return [single[positions[start]] if freq == 1 else fmt.encode(positions[start:start + freq])
-            for start, freq in zip(starts, freqs)]
+    return [
+        single[positions[start]] if freq == 1 else fmt.encode(positions[start : start + freq])
+        for start, freq in zip(starts, freqs)
+    ]
 
 
 def _analysed_postings(fieldobj: FieldType, values: Sequence[str]) -> Iterator[Postings]:
@@ -189,8 +202,9 @@ def _quantised(lengths: np.ndarray) -> np.ndarray:
     return np.array([table[n] for n in lengths.tolist()], dtype=np.int64)
 
 
-def _fill_postings(postwriter, docnums: list[int], weights: list[float], values: list[bytes],
-                   lengths: list[int]) -> None:
+def _fill_postings(
+    postwriter, docnums: list[int], weights: list[float], values: list[bytes], lengths: list[int]
+) -> None:
     """What ``add_posting`` does per posting, done per block: same buffers, same statistics."""
     for start in range(0, len(docnums), BLOCK):
         if start:

@@ -5,10 +5,11 @@ per field, in text order (a token's place in its row is its Whoosh position), so
 can hand Whoosh whole posting lists instead of analysing passage by passage. Nothing else reads
 these counts: the ranking is derived from the Whoosh index written from them.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -36,10 +37,10 @@ class TokenRows:
 
 @dataclass(frozen=True)
 class TermCounts:
-    terms: list[str]                   # stemmed vocabulary; a term's id is its index
-    fields: dict[str, TokenRows]       # title, section heading, text: term ids in text order
-    words: list[str]                   # unstemmed vocabulary (spelling, prefixes)
-    word_rows: TokenRows               # each passage's distinct words, first occurrence order
+    terms: list[str]  # stemmed vocabulary; a term's id is its index
+    fields: dict[str, TokenRows]  # title, section heading, text: term ids in text order
+    words: list[str]  # unstemmed vocabulary (spelling, prefixes)
+    word_rows: TokenRows  # each passage's distinct words, first occurrence order
     dupkeys: list[str]
 
 
@@ -57,8 +58,11 @@ class _Counter:
         self.last_title: tuple[str, list[str]] = ("", [])
 
     def add(self, passage: Passage) -> None:
-        surface = {S.TITLE: self._title_words(passage.article.title), S.SECTION: S.words(heading_of(passage)),
-                   S.TEXT_FIELD: S.words(passage.text)}
+        surface = {
+            S.TITLE: self._title_words(passage.article.title),
+            S.SECTION: S.words(heading_of(passage)),
+            S.TEXT_FIELD: S.words(passage.text),
+        }
         for name in RANKED_FIELDS:
             ids = self.field_ids[name]
             ids.extend(t for t in self._term_ids(surface[name]) if t >= 0)
@@ -87,10 +91,13 @@ class _Counter:
             return [cache[w] for w in words]
 
     def result(self) -> TermCounts:
-        return TermCounts(terms=list(self.terms),
-                          fields={f: _rows(self.field_ids[f], self.field_ptr[f]) for f in RANKED_FIELDS},
-                          words=list(self.words), word_rows=_rows(self.word_ids, self.word_ptr),
-                          dupkeys=self.dupkeys)
+        return TermCounts(
+            terms=list(self.terms),
+            fields={f: _rows(self.field_ids[f], self.field_ptr[f]) for f in RANKED_FIELDS},
+            words=list(self.words),
+            word_rows=_rows(self.word_ids, self.word_ptr),
+            dupkeys=self.dupkeys,
+        )
 
 
 def count_terms(passages: Sequence[Passage]) -> TermCounts:

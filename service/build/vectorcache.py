@@ -14,6 +14,7 @@ nothing for deleted text. The cost: reverting an edit re-embeds the reverted pas
 A long cold build writes a checkpoint every CHECKPOINT_PASSAGES new vectors, so a killed build
 resumes where it stopped instead of starting over.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -21,13 +22,14 @@ import logging
 import os
 import tempfile
 import zipfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence, TextIO
+from typing import TextIO
 
 import numpy as np
 
-from service.index.embedding import Encoder
 from service.build.progress import Progress
+from service.index.embedding import Encoder
 
 KEY_BYTES = 16  # 128 bits of sha256: no collision among any corpus's passages
 CHECKPOINT_PASSAGES = 2048
@@ -80,8 +82,11 @@ class VectorCache:
             self._vectors = {key: self._vectors[key] for key in wanted if key in self._vectors}
         self.folder.mkdir(parents=True, exist_ok=True)
         keys = np.frombuffer(b"".join(self._vectors), dtype=np.uint8).reshape(-1, KEY_BYTES)
-        vectors = (np.stack(list(self._vectors.values())) if self._vectors
-                   else np.zeros((0, self.dimensions), dtype=np.float16))
+        vectors = (
+            np.stack(list(self._vectors.values()))
+            if self._vectors
+            else np.zeros((0, self.dimensions), dtype=np.float16)
+        )
         _write_atomically(self.path, keys, vectors)
         if keep is not None:
             self._delete_other_models()
@@ -106,8 +111,9 @@ class VectorCache:
                 path.unlink(missing_ok=True)
 
 
-def cached_passage_vectors(encoder: Encoder, cache: VectorCache, texts: Sequence[str],
-                           threads: int = 1, progress: TextIO | None = None) -> np.ndarray:
+def cached_passage_vectors(
+    encoder: Encoder, cache: VectorCache, texts: Sequence[str], threads: int = 1, progress: TextIO | None = None
+) -> np.ndarray:
     """Vectors for ``texts`` (float32, rows in order): cached ones reused, the rest embedded with
     ``threads`` threads (progress reported on ``progress`` when given) and added to the cache.
 
@@ -121,7 +127,7 @@ def cached_passage_vectors(encoder: Encoder, cache: VectorCache, texts: Sequence
     if missing:
         reporter = Progress(len(missing), "embedding passages", "passage", progress) if progress else None
         for start in range(0, len(missing), CHECKPOINT_PASSAGES):
-            rows = missing[start:start + CHECKPOINT_PASSAGES]
+            rows = missing[start : start + CHECKPOINT_PASSAGES]
             fresh = encoder.embed_passages([texts[row] for row in rows], threads, reporter)
             cache.store([keys[row] for row in rows], fresh)
             if start + CHECKPOINT_PASSAGES < len(missing):

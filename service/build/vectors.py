@@ -1,5 +1,6 @@
 """A version's passage vectors: every passage embedded (through the vector cache, so an unchanged
 passage is never embedded twice), saved as ``vectors.npy`` with its int8 pre-scan beside it."""
+
 from __future__ import annotations
 
 import os
@@ -29,10 +30,15 @@ def write_vectors(folder: Path, stored: list[dict], encoder: Encoder, cache_dir:
     vectors into the version ``folder``; returns the manifest's description of the model."""
     cache = VectorCache(cache_dir, encoder.passage_key, encoder.dimensions)
     threads = threads if threads > 0 else (os.cpu_count() or 1)
-    vectors = cached_passage_vectors(encoder, cache, [passage_text(f) for f in stored], threads=threads,
-                                     progress=sys.stderr)
+    vectors = cached_passage_vectors(
+        encoder, cache, [passage_text(f) for f in stored], threads=threads, progress=sys.stderr
+    )
     vectors = vectors.astype(np.float32)
     np.save(folder / VECTORS, vectors)
     write_scan(folder, vectors)
-    return {"model": encoder.model_id, "hash": encoder.content_hash, "dimensions": encoder.dimensions,
-            "passage_tokens": encoder.passage_max_tokens}
+    return {
+        "model": encoder.model_id,
+        "hash": encoder.content_hash,
+        "dimensions": encoder.dimensions,
+        "passage_tokens": encoder.passage_max_tokens,
+    }

@@ -6,6 +6,7 @@ field lengths, document frequencies, and positions, which say which stems stand 
 into each (passage, column) BM25F weight, saved as ``service.index.matrix.MatrixArrays``.
 Columns are the stems, then every adjacent pair of stems found in some passage.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,7 +21,6 @@ from service.index.schema import FIELD_BOOSTS, RANKED_FIELDS, SECTION, TEXT_FIEL
 K1 = 1.2
 # Length normalisation per field: titles are short and repeated, so barely normalised.
 FIELD_B = {TITLE: 0.3, SECTION: 0.4, TEXT_FIELD: 0.75}
-
 
 
 def derive_matrix(index_folder: Path) -> MatrixArrays:
@@ -68,9 +68,16 @@ def weigh(postings: dict[str, FieldPostings], n_docs: int) -> MatrixArrays:
     df = np.diff(indptr)
     idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
     data = (np.repeat(idf, df) * tfp * (K1 + 1) / (K1 + tfp)).astype(np.float32)
-    return MatrixArrays(data=data, indices=rows.astype(np.int32), indptr=indptr.astype(np.int64),
-                        n_docs=n_docs, idf=idf, vocab=vocab, pair_keys=pair_keys.astype(np.int64),
-                        pair_cols=(len(vocab) + np.arange(len(pair_keys))).astype(np.int32))
+    return MatrixArrays(
+        data=data,
+        indices=rows.astype(np.int32),
+        indptr=indptr.astype(np.int64),
+        n_docs=n_docs,
+        idf=idf,
+        vocab=vocab,
+        pair_keys=pair_keys.astype(np.int64),
+        pair_cols=(len(vocab) + np.arange(len(pair_keys))).astype(np.int32),
+    )
 
 
 def _stem_columns(field: FieldPostings, column: dict[str, int], n_docs: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,6 +1,7 @@
 """The sentence encoder: text → unit-length vector, with all-MiniLM-L6-v2 on ONNX Runtime.
 
-Why onnxruntime + tokenizers directly and not fastembed (0.9.1 was measured): both run offline from a local folder and neither needs torch, but
+Why onnxruntime + tokenizers directly and not fastembed (0.9.1 was measured): both run offline
+from a local folder and neither needs torch, but
 - fastembed takes its truncation length from tokenizer_config.json (512 for this model: neither the
   128 tokens the model was trained on nor sentence-transformers' 256); changing it, or using one
   length for passages and another for questions, means reaching into its private tokenizer or
@@ -35,14 +36,16 @@ context, and the API admits 2,000 characters (~450 tokens). The cap bounds the c
 question at about 2.4× that of the same question cut at 128 (scripts/embed_bench.py); typical
 questions (MedQuAD dev: median 14 tokens, at most 38) are far shorter than either cap and pay nothing for it.
 """
+
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 import onnxruntime
@@ -89,9 +92,13 @@ class Encoder:
     choice (the fp32 comparison in tests and scripts/embed_bench.py).
     """
 
-    def __init__(self, model_dir: Path | str, onnx_file: str | None = None,
-                 passage_max_tokens: int = PASSAGE_MAX_TOKENS,
-                 question_max_tokens: int = QUESTION_MAX_TOKENS) -> None:
+    def __init__(
+        self,
+        model_dir: Path | str,
+        onnx_file: str | None = None,
+        passage_max_tokens: int = PASSAGE_MAX_TOKENS,
+        question_max_tokens: int = QUESTION_MAX_TOKENS,
+    ) -> None:
         self.model_dir = Path(model_dir)
         if not self.model_dir.is_dir():
             raise ModelUnavailable(f"model folder {self.model_dir} does not exist")
@@ -147,8 +154,7 @@ class Encoder:
             return np.empty((0, self.dimensions), dtype=np.float32)
         return _embed_batch(self._session, [self._question_tokenizer.encode(t) for t in texts])
 
-    def embed_passages(self, texts: Sequence[str], threads: int = 1,
-                       progress: Progress | None = None) -> np.ndarray:
+    def embed_passages(self, texts: Sequence[str], threads: int = 1, progress: Progress | None = None) -> np.ndarray:
         """Passages → float32 array (len(texts), dimensions), rows unit length, in input order.
 
         One passage per model run, ``threads`` runs at a time (worker threads sharing the
@@ -213,8 +219,7 @@ def open_session(path: Path, threads: int = 1) -> onnxruntime.InferenceSession:
     options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3  # errors only: no graph-optimisation chatter in server logs
     try:
-        return onnxruntime.InferenceSession(str(path), sess_options=options,
-                                            providers=["CPUExecutionProvider"])
+        return onnxruntime.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
     except Exception as error:
         raise ModelUnavailable(f"cannot load {path}: {error}") from error
 
@@ -225,8 +230,8 @@ def _embed_batch(session: onnxruntime.InferenceSession, encodings: Sequence[Enco
     ids = np.zeros((len(encodings), longest), dtype=np.int64)
     mask = np.zeros((len(encodings), longest), dtype=np.int64)
     for row, encoding in enumerate(encodings):
-        ids[row, :len(encoding.ids)] = encoding.ids
-        mask[row, :len(encoding.ids)] = 1
+        ids[row, : len(encoding.ids)] = encoding.ids
+        mask[row, : len(encoding.ids)] = 1
     feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
     wanted = {node.name for node in session.get_inputs()}  # some exports take no token types
     hidden = session.run(None, {name: feeds[name] for name in wanted})[0]

@@ -3,6 +3,7 @@
 It lives beside the version format rather than in the build because the server reads two of
 those files back out of a published version (the rules and care words), with the same checks.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

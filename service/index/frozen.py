@@ -5,6 +5,7 @@ may change it: an array written in place by one request (``hits[rows] = 0`` on t
 would silently change the answers of all the others. Every array an opened version holds is made
 read-only where it is made, so such a write raises at once instead.
 """
+
 from __future__ import annotations
 
 import numpy as np

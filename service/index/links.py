@@ -7,13 +7,13 @@ section's anchor; then, for a link to this service, its public address in front 
 (The browser scripts in web/static/ repeat the fallback for links they did not make, in their own
 language.)
 """
+
 from __future__ import annotations
 
 ARTICLE_PAGES = "/articles/"  # where this service serves each article: /articles/<slug>
 
 
-def article_link(slug: str, publisher_url: str | None = None, anchor: str | None = None,
-                 public_url: str = "") -> str:
+def article_link(slug: str, publisher_url: str | None = None, anchor: str | None = None, public_url: str = "") -> str:
     """The link to an article, at ``anchor`` when one is given.
 
     ``public_url`` is this service's public address without a trailing slash: with it, a link

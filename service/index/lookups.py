@@ -13,6 +13,7 @@ writes them here once:
 Both are optional within index format 4: a version built before them has neither, and opening it
 works them out as before (``read_lookups`` returns None; store.py falls back).
 """
+
 from __future__ import annotations
 
 import json

@@ -7,12 +7,13 @@ at query time, so ``derive_matrix`` reads every posting back once at build time 
 and turns it into each (passage, column) BM25F weight; a query is then a sum of a few columns
 (numpy). Columns are the stems, then every adjacent pair of stems found in some passage.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -28,26 +29,41 @@ def pair_key(left, right):
 class MatrixArrays:
     """What a TermMatrix is made of; saved as one .npz file in the index version."""
 
-    data: np.ndarray       # BM25F weight of each (passage, column), column-compressed
-    indices: np.ndarray    # passage row of each weight
-    indptr: np.ndarray     # column c's weights are data[indptr[c]:indptr[c + 1]]
+    data: np.ndarray  # BM25F weight of each (passage, column), column-compressed
+    indices: np.ndarray  # passage row of each weight
+    indptr: np.ndarray  # column c's weights are data[indptr[c]:indptr[c + 1]]
     n_docs: int
-    idf: np.ndarray        # per column
-    vocab: list[str]       # the stems; stem i is column i
+    idf: np.ndarray  # per column
+    vocab: list[str]  # the stems; stem i is column i
     pair_keys: np.ndarray  # sorted pair_key(left column, right column) of every adjacent pair
     pair_cols: np.ndarray  # the column of each of those pairs
 
     def save(self, path: Path) -> None:
-        np.savez(path, data=self.data, indices=self.indices, indptr=self.indptr,
-                 n_docs=np.array(self.n_docs), idf=self.idf, vocab=np.array(self.vocab, dtype=str),
-                 pair_keys=self.pair_keys, pair_cols=self.pair_cols)
+        np.savez(
+            path,
+            data=self.data,
+            indices=self.indices,
+            indptr=self.indptr,
+            n_docs=np.array(self.n_docs),
+            idf=self.idf,
+            vocab=np.array(self.vocab, dtype=str),
+            pair_keys=self.pair_keys,
+            pair_cols=self.pair_cols,
+        )
 
     @classmethod
-    def load(cls, path: Path) -> "MatrixArrays":
+    def load(cls, path: Path) -> MatrixArrays:
         with np.load(path, allow_pickle=False) as npz:
-            return cls(data=frozen(npz["data"]), indices=frozen(npz["indices"]), indptr=frozen(npz["indptr"]),
-                       n_docs=int(npz["n_docs"]), idf=frozen(npz["idf"]), vocab=npz["vocab"].tolist(),
-                       pair_keys=frozen(npz["pair_keys"]), pair_cols=frozen(npz["pair_cols"]))
+            return cls(
+                data=frozen(npz["data"]),
+                indices=frozen(npz["indices"]),
+                indptr=frozen(npz["indptr"]),
+                n_docs=int(npz["n_docs"]),
+                idf=frozen(npz["idf"]),
+                vocab=npz["vocab"].tolist(),
+                pair_keys=frozen(npz["pair_keys"]),
+                pair_cols=frozen(npz["pair_cols"]),
+            )
 
 
 class TermMatrix:
@@ -107,7 +123,8 @@ class TermMatrix:
                     hit[self.rows_of(c)[0]] = True
                 out = hit * weight if out is None else out + hit * weight
         if single_rows:
-            counted = np.bincount(np.concatenate(single_rows), weights=np.concatenate(single_weights),
-                                  minlength=self.n_docs)
+            counted = np.bincount(
+                np.concatenate(single_rows), weights=np.concatenate(single_weights), minlength=self.n_docs
+            )
             out = counted if out is None else out + counted
         return out if out is not None else np.zeros(self.n_docs)

@@ -2,6 +2,7 @@
 
 corpus file -> Article -> Section -> Passage -> (index) -> Hit -> SearchResults
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -94,13 +95,19 @@ class CareAdvice:
 
     def to_dict(self, public_url: str = "") -> dict:
         p = self.passage
-        return {"id": p.id, "article": p.article.to_dict(), "section": p.section,
-                "text": p.text, "url": p.link(public_url)}
+        return {
+            "id": p.id,
+            "article": p.article.to_dict(),
+            "section": p.section,
+            "text": p.text,
+            "url": p.link(public_url),
+        }
 
 
 @dataclass(frozen=True)
 class UrgentNotice:
     """An emergency notice from the editors' rules (urgent.py): shown before any answer."""
+
     id: str
     title: str
     message: str
@@ -114,8 +121,14 @@ class UrgentNotice:
         return MEANING_LEAD if self.basis == "meaning" else None
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "title": self.title, "message": self.message, "source": self.source,
-                "basis": self.basis, "lead": self.lead}
+        return {
+            "id": self.id,
+            "title": self.title,
+            "message": self.message,
+            "source": self.source,
+            "basis": self.basis,
+            "lead": self.lead,
+        }
 
 
 MEANING_LEAD = "If this is happening now:"
@@ -129,7 +142,7 @@ class SearchResults:
     took_ms: float
     did_you_mean: str | None = None
     care_advice: tuple[CareAdvice, ...] = field(default=())
-    urgent: "UrgentNotice | None" = None
+    urgent: UrgentNotice | None = None
 
     def to_dict(self, public_url: str = "") -> dict:
         """The API's JSON. With ``public_url`` (the service's public address, no trailing slash) the

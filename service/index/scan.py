@@ -31,6 +31,7 @@ holding the int8 matrix, the row scales and the row errors as initializers:
              question_error  float [1]      |q - q'| left after both
     outputs  lower, upper    float [1, N]   every passage's cosine lies between them
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ SLACK = 1e-5
 class Bounds:
     """Every passage's cosine with the question lies in [lower, upper]; ``exact`` when they are
     the cosines themselves (an exact scan), so nothing needs computing again."""
+
     lower: np.ndarray
     upper: np.ndarray
     exact: bool = False
@@ -69,8 +71,9 @@ class PassageScan:
         question = next(i for i in self._session.get_inputs() if i.name == "question")
         lower = next(o for o in self._session.get_outputs() if o.name == "lower")
         if lower.shape != [1, rows] or question.shape != [QUESTION_ROWS, dimensions]:
-            raise ValueError(f"{SCAN_MODEL} scans {lower.shape} rows of {question.shape}, "
-                             f"expected {rows} of {dimensions}")
+            raise ValueError(
+                f"{SCAN_MODEL} scans {lower.shape} rows of {question.shape}, expected {rows} of {dimensions}"
+            )
 
     def bounds(self, question: np.ndarray) -> Bounds:
         """Lower and upper bounds of every passage's cosine with the question (unit length)."""
@@ -83,10 +86,14 @@ class PassageScan:
             levels.append(rounded)
             steps.append(step)
             remainder = remainder - rounded * step
-        lower, upper = self._session.run(["lower", "upper"], {
-            "question": (np.stack(levels) + ZERO_POINT).astype(np.uint8),
-            "step": np.array(steps, dtype=np.float32)[:, None],
-            "question_error": np.array([np.linalg.norm(remainder)], dtype=np.float32)})
+        lower, upper = self._session.run(
+            ["lower", "upper"],
+            {
+                "question": (np.stack(levels) + ZERO_POINT).astype(np.uint8),
+                "step": np.array(steps, dtype=np.float32)[:, None],
+                "question_error": np.array([np.linalg.norm(remainder)], dtype=np.float32),
+            },
+        )
         return Bounds(lower=lower[0], upper=upper[0])
 
 

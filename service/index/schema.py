@@ -8,13 +8,14 @@ The ranked fields (title, section heading, text) store each stem's positions (Wh
 support), so adjacency is in the index too: the ranking's phrase bonus, like every other
 statistic it uses, is derived from Whoosh's postings (build/weights.py).
 """
+
 from __future__ import annotations
 
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
-from typing import Iterator, Sequence
 
 from whoosh.analysis import STOP_WORDS, Token, Tokenizer
 from whoosh.fields import ID, STORED, TEXT, Schema
@@ -24,7 +25,17 @@ from service.index.models import Passage
 
 # Field names: the only place they are spelled out.
 ID_FIELD, SLUG, TITLE, URL, SECTION, ANCHOR, POSITION, TEXT_FIELD, WORDS, DUPKEY = (
-    "id", "slug", "title", "url", "section", "anchor", "position", "text", "words", "dupkey")
+    "id",
+    "slug",
+    "title",
+    "url",
+    "section",
+    "anchor",
+    "position",
+    "text",
+    "words",
+    "dupkey",
+)
 
 # The fields ranked by BM25F, and their weights (title, section heading, passage text).
 RANKED_FIELDS = (TITLE, SECTION, TEXT_FIELD)
@@ -94,13 +105,26 @@ class HealthAnalyzer(Tokenizer):
     def __eq__(self, other: object) -> bool:
         return isinstance(other, HealthAnalyzer) and other.stemmed == self.stemmed
 
-    def __call__(self, value: str, positions: bool = False, chars: bool = False,
-                 keeporiginal: bool = False, removestops: bool = True, start_pos: int = 0,
-                 start_char: int = 0, tokenize: bool = True, mode: str = "", **kwargs) -> Iterator[Token]:
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs,
+    ) -> Iterator[Token]:
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         # Indexing never needs offsets: then the whole text takes the fast path.
-        terms = self._with_offsets(value) if chars else (
-            (word, 0, 0) for word in (analyze(value) if self.stemmed else words(value)))
+        terms = (
+            self._with_offsets(value)
+            if chars
+            else ((word, 0, 0) for word in (analyze(value) if self.stemmed else words(value)))
+        )
         for pos, (word, start, end) in enumerate(terms, start=start_pos):
             token.text = word
             token.stopped = False
@@ -120,30 +144,32 @@ class HealthAnalyzer(Tokenizer):
             yield (stem(word) if self.stemmed else word), start, end
 
 
-
 # The name Whoosh pickles into every segment's table of contents. Versions on disk name the class
 # by its module before the move into service/index/, and service/schema.py keeps that name
 # resolving; building under the same name keeps the index format unchanged in both directions.
 HealthAnalyzer.__module__ = "service.schema"
 
+
 def build_schema() -> Schema:
     """Stored fields are what the API returns; TEXT fields are analysed for search."""
     ranked, surface = HealthAnalyzer(stemmed=True), HealthAnalyzer(stemmed=False)
-    return Schema(**{
-        ID_FIELD: ID(stored=True, unique=True),
-        SLUG: ID(stored=True),
-        # Ranked fields keep positions (phrase=True): the phrase bonus is read from them.
-        TITLE: TEXT(analyzer=ranked, stored=True, phrase=True, field_boost=FIELD_BOOSTS[TITLE]),
-        URL: STORED(),
-        SECTION: TEXT(analyzer=ranked, stored=True, phrase=True, field_boost=FIELD_BOOSTS[SECTION]),
-        ANCHOR: STORED(),
-        POSITION: STORED(),
-        TEXT_FIELD: TEXT(analyzer=ranked, stored=True, phrase=True),
-        # Unstemmed words of title, heading and text: the vocabulary for typo correction and
-        # prefix expansion (edit distance is meaningless between stems).
-        WORDS: TEXT(analyzer=surface, phrase=False),
-        DUPKEY: STORED(),
-    })
+    return Schema(
+        **{
+            ID_FIELD: ID(stored=True, unique=True),
+            SLUG: ID(stored=True),
+            # Ranked fields keep positions (phrase=True): the phrase bonus is read from them.
+            TITLE: TEXT(analyzer=ranked, stored=True, phrase=True, field_boost=FIELD_BOOSTS[TITLE]),
+            URL: STORED(),
+            SECTION: TEXT(analyzer=ranked, stored=True, phrase=True, field_boost=FIELD_BOOSTS[SECTION]),
+            ANCHOR: STORED(),
+            POSITION: STORED(),
+            TEXT_FIELD: TEXT(analyzer=ranked, stored=True, phrase=True),
+            # Unstemmed words of title, heading and text: the vocabulary for typo correction and
+            # prefix expansion (edit distance is meaningless between stems).
+            WORDS: TEXT(analyzer=surface, phrase=False),
+            DUPKEY: STORED(),
+        }
+    )
 
 
 def heading_of(passage: Passage) -> str:
@@ -164,9 +190,15 @@ def dupkey_of(words: Sequence[str]) -> str:
 def stored_values(passage: Passage, dupkey: str) -> dict[str, object]:
     """What the index stores of one passage: everything a result, a page or a link needs."""
     return {
-        ID_FIELD: passage.id, SLUG: passage.article.slug, TITLE: passage.article.title,
-        URL: passage.article.url or "", SECTION: passage.section, ANCHOR: passage.anchor,
-        POSITION: passage.position, TEXT_FIELD: passage.text, DUPKEY: dupkey,
+        ID_FIELD: passage.id,
+        SLUG: passage.article.slug,
+        TITLE: passage.article.title,
+        URL: passage.article.url or "",
+        SECTION: passage.section,
+        ANCHOR: passage.anchor,
+        POSITION: passage.position,
+        TEXT_FIELD: passage.text,
+        DUPKEY: dupkey,
     }
 
 

@@ -7,18 +7,16 @@ names the model in its manifest (id and content hash). Serving opens the vectors
 very model that made them: a question embedded by another model would be compared with vectors
 of a different space, so then the version is served lexically, with one log line saying why.
 """
+
 from __future__ import annotations
 
 import logging
-import os
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from service.index import schema as S
 from service.index.embedding import Encoder, ModelUnavailable, default_model_dir
 from service.index.scan import Bounds, PassageScan, open_scan
 from service.index.version import VECTORS
@@ -45,6 +43,7 @@ def load_encoder(setting: str) -> Encoder | None:
 @dataclass(frozen=True)
 class SemanticIndex:
     """A version's passage vectors with the model that made them."""
+
     encoder: Encoder
     vectors: np.ndarray  # float32, one unit row per passage (read-only, memory-mapped when stored so)
     scan: PassageScan | None = None  # the int8 pre-scan; None: every question scans exactly
@@ -83,12 +82,21 @@ def open_semantic(folder: Path, described: dict | None, encoder: Encoder | None,
     if not described:
         return None
     if encoder is None:
-        log.warning("index version %s has %s vectors but this server has no model: lexical search only",
-                    folder.name, described.get("model"))
+        log.warning(
+            "index version %s has %s vectors but this server has no model: lexical search only",
+            folder.name,
+            described.get("model"),
+        )
         return None
     if described.get("hash") != encoder.content_hash:
-        log.warning("index version %s was built with model %s (%s); this server has %s (%s): lexical search only",
-                    folder.name, described.get("model"), described.get("hash"), encoder.model_id, encoder.content_hash)
+        log.warning(
+            "index version %s was built with model %s (%s); this server has %s (%s): lexical search only",
+            folder.name,
+            described.get("model"),
+            described.get("hash"),
+            encoder.model_id,
+            encoder.content_hash,
+        )
         return None
     vectors = np.asarray(np.load(folder / VECTORS, mmap_mode="r"))  # a plain read-only array over the map
     if vectors.dtype != np.float32:  # a version built before vectors were stored as float32

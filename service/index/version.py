@@ -29,6 +29,7 @@ imports the other.
     DIR/vector-cache/           passage vectors by (model, text): a rebuild embeds only what changed;
                                 and the emergency probe by a digest of what it was trained on
 """
+
 from __future__ import annotations
 
 import json
@@ -36,7 +37,7 @@ import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 POINTER = "CURRENT"
@@ -114,7 +115,7 @@ def list_versions(index_dir: Path) -> list[str]:
 def new_version_name(index_dir: Path) -> str:
     """A name that sorts after every existing version (UTC build time, microseconds)."""
     while True:
-        name = f"v{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}"
+        name = f"v{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}"
         if not version_path(index_dir, name).exists():
             return name
         time.sleep(0.001)

@@ -6,11 +6,12 @@ corrections, care advice), never a whole response: the echoed question, its timi
 one index version; the first use of a newer version empties it, so a replaced version's passages
 are not kept alive by old entries.
 """
+
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Hashable
+from collections.abc import Hashable
 
 
 class ResultCache:

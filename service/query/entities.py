@@ -9,16 +9,17 @@ section rank higher (search.ENTITY_BONUS), and its words are never dropped as ch
 common word ("pain", "cancer") is no entity: it names too much of the corpus to single anything
 out. (Weighting the entity's stems up as well was measured and lost on both development sets.)
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 
+from service.index.frozen import frozen
 from service.index.models import Passage
 from service.index.schema import analyze
-from service.index.frozen import frozen
 
 # A one-word title or heading is an entity only if its stem is in at most this share of the
 # passages (and never when in more than MAX_SINGLE_DF): common words describe, they don't name.
@@ -38,8 +39,12 @@ class EntityIndex:
 
     def __init__(self, articles: Mapping[str, dict], passages: Sequence[Passage], stem_df: Mapping[str, int]) -> None:
         rows: dict[tuple[str, ...], list[int]] = {}
-        editorial = {(slug, s["anchor"]) for slug, meta in articles.items()
-                     for s in meta.get("sections", []) if s.get("editorial")}
+        editorial = {
+            (slug, s["anchor"])
+            for slug, meta in articles.items()
+            for s in meta.get("sections", [])
+            if s.get("editorial")
+        }
         titles = {slug: tuple(analyze(meta["title"])) for slug, meta in articles.items()}
         headings: dict[tuple[str, str], tuple[str, ...]] = {}
         for row, passage in enumerate(passages):
@@ -49,8 +54,11 @@ class EntityIndex:
                 key = headings.setdefault((slug, passage.anchor), tuple(analyze(passage.section)))
                 rows.setdefault(key, []).append(row)
         limit = min(MAX_SINGLE_DF, max(1, int(MAX_SINGLE_SHARE * len(passages))))
-        self._rows = {key: frozen(np.unique(np.array(found, dtype=np.int64))) for key, found in rows.items()
-                      if 0 < len(key) <= MAX_ENTITY_STEMS and (len(key) > 1 or stem_df.get(key[0], 0) <= limit)}
+        self._rows = {
+            key: frozen(np.unique(np.array(found, dtype=np.int64)))
+            for key, found in rows.items()
+            if 0 < len(key) <= MAX_ENTITY_STEMS and (len(key) > 1 or stem_df.get(key[0], 0) <= limit)
+        }
         self.longest = max((len(key) for key in self._rows), default=0)
 
     def __len__(self) -> int:
@@ -62,7 +70,7 @@ class EntityIndex:
         start = 0
         while start < len(stems):
             for length in range(min(self.longest, len(stems) - start), 0, -1):
-                key = tuple(stems[start:start + length])
+                key = tuple(stems[start : start + length])
                 if key in self._rows:
                     found.append((start, Entity(key, self._rows[key])))
                     start += length

@@ -5,6 +5,7 @@ Steps: words -> correct typos -> find entities (runs naming an article or sectio
 chatter outside them -> stems -> keep the most informative -> add synonym alternatives (weighted
 below what was typed) and adjacent pairs (the phrase bonus).
 """
+
 from __future__ import annotations
 
 import re
@@ -26,7 +27,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u20
 _GREETING = frozenset("hi hello hey dear thanks thank thx".split())
 # Conversational words that carry no medical content in a pasted message. General English,
 # not tuned to any question: greetings, sign-offs, relatives, time fillers and hedges.
-CHATTER = _GREETING | frozenset("""
+CHATTER = _GREETING | frozenset(
+    """
 regards cheers please pls kindly
 help helpful question questions ask asking wondering wonder wondered know knew tell told advice
 advise suggest could would should might must shall im ive id dont doesnt didnt cant wont isnt
@@ -38,7 +40,8 @@ just still even now then there here what whats which who whom how why where was 
 being do does did done get got getting go going gone went want wanted need needs think thought
 feel felt feeling like noticed notice seem seems seemed happen happens happened having has had
 read reading worry worried worrying concerned
-""".split())
+""".split()
+)
 _CHATTER_STEMS = frozenset(stem(w) for w in CHATTER)
 # Words that address someone: chatter in a salutation ("Hi doctor,", "thanks doc"), at the very
 # start or end of a message, but the point of "should I see a doctor".
@@ -61,6 +64,7 @@ def _is_chatter_at(words: list[str], i: int, word: str) -> bool:
 @dataclass
 class Group:
     """One thing the person asked for: its columns, any of which counts as matching it."""
+
     cols: list[int] = field(default_factory=list)
     mass: float = 0.0  # how informative it is (idf of what was typed)
 
@@ -106,11 +110,12 @@ def clean_question(text: str) -> str:
 @dataclass(frozen=True)
 class WordEntry:
     """How one typed word counts in the plan."""
-    key: str                            # the group it belongs to: its stem, or its correction's
+
+    key: str  # the group it belongs to: its stem, or its correction's
     cols: tuple[tuple[int, float], ...]  # (column, weight) of the typed stem and of its correction
-    mass: float                         # informativeness (idf)
-    correction: str | None = None       # the corrected word, for "did you mean"
-    highlight: tuple[str, ...] = ()     # stems to mark in snippets
+    mass: float  # informativeness (idf)
+    correction: str | None = None  # the corrected word, for "did you mean"
+    highlight: tuple[str, ...] = ()  # stems to mark in snippets
 
 
 def question_words(text: str) -> list[tuple[str, int, int]]:
@@ -134,7 +139,7 @@ def plan_query(text: str, index: LoadedIndex, prefix: bool = False) -> QueryPlan
     stems = [entry.key if (entry := entries[i]) else stem(words[i]) for i in candidates]
     named: set[int] = set()  # word positions inside an entity: never chatter
     for start, entity in index.entities.find(stems):
-        named.update(candidates[start:start + len(entity.stems)])
+        named.update(candidates[start : start + len(entity.stems)])
         plan.entity_rows.append(entity.rows)
     kept: list[tuple[int, WordEntry]] = []
     for i in candidates:
@@ -209,8 +214,13 @@ def _word_entry(index: LoadedIndex, word: str) -> WordEntry | None:
         mass = max(mass, float(matrix.idf[fixed_col]))
         highlight.append(fixed_stem)
     key = typed if typed_col is not None or fixed_stem is None else fixed_stem
-    return WordEntry(key=key, cols=tuple(cols), mass=mass,
-                     correction=fixed if fixed_col is not None else None, highlight=tuple(highlight))
+    return WordEntry(
+        key=key,
+        cols=tuple(cols),
+        mass=mass,
+        correction=fixed if fixed_col is not None else None,
+        highlight=tuple(highlight),
+    )
 
 
 def _split_compound(index: LoadedIndex, word: str) -> WordEntry | None:
@@ -226,8 +236,12 @@ def _split_compound(index: LoadedIndex, word: str) -> WordEntry | None:
             continue
         pair = matrix.pair_column(left_stem, right_stem)
         if pair is not None:
-            return WordEntry(key=f"{left_stem} {right_stem}", cols=((pair, TYPED_WEIGHT),),
-                             mass=float(matrix.idf[pair]), highlight=(left_stem, right_stem))
+            return WordEntry(
+                key=f"{left_stem} {right_stem}",
+                cols=((pair, TYPED_WEIGHT),),
+                mass=float(matrix.idf[pair]),
+                highlight=(left_stem, right_stem),
+            )
     return None
 
 
@@ -269,13 +283,12 @@ def _add_pairs(plan: QueryPlan, matrix, stems: list[str]) -> None:
         plan.add(matrix.pair_column(left, right), PAIR_WEIGHT)
 
 
-def _add_synonyms(plan: QueryPlan, index: LoadedIndex, stems: list[str],
-                  by_stem: dict[str, Group]) -> None:
+def _add_synonyms(plan: QueryPlan, index: LoadedIndex, stems: list[str], by_stem: dict[str, Group]) -> None:
     synonyms, matrix = index.synonyms, index.matrix
     start = 0
     while start < len(stems):
         for length in range(min(synonyms.longest, len(stems) - start), 0, -1):
-            phrase = tuple(stems[start:start + length])
+            phrase = tuple(stems[start : start + length])
             alternatives = synonyms.alternatives(phrase)
             if alternatives:
                 covered = [by_stem[s] for s in phrase if s in by_stem]

@@ -5,6 +5,7 @@ floor, coverage and entity bonuses, duplicates collapsed -> fused with the quest
 to every passage (semantic.py) -> the page of Hits with snippets, the publisher's care advice when
 a warning sign is met, and an emergency notice when the question describes one (urgent.py).
 """
+
 from __future__ import annotations
 
 import time
@@ -13,14 +14,14 @@ from typing import cast
 
 import numpy as np
 
-from service.query.cache import ResultCache
 from service.index.models import CareAdvice, Hit, SearchResults, UrgentNotice
-from service.query.question import did_you_mean, plan_query, question_words
 from service.index.scan import Bounds
 from service.index.semantic import SemanticIndex
-from service.safety.signs import Reading
+from service.query.cache import ResultCache
+from service.query.question import did_you_mean, plan_query, question_words
 from service.query.snippets import snippet
 from service.query.store import LoadedIndex
+from service.safety.signs import Reading
 
 # A passage must match query terms carrying at least this share of the question's
 # informativeness (idf mass, unknown words included) to be an answer at all. Past a few terms
@@ -56,6 +57,7 @@ class SearchRequest:
 @dataclass(frozen=True)
 class Ranked:
     """What a search computes from the question's words: kept in the result cache."""
+
     hits: tuple[Hit, ...]
     total: int
     corrections: dict[int, str]
@@ -105,10 +107,15 @@ def _mid_word(request: SearchRequest) -> bool:
 
 
 def _results(request: SearchRequest, ranked: Ranked, started: float) -> SearchResults:
-    return SearchResults(query=request.q, total=ranked.total, hits=ranked.hits,
-                         took_ms=(time.perf_counter() - started) * 1000.0,
-                         did_you_mean=did_you_mean(request.q, ranked.corrections),
-                         care_advice=ranked.care_advice, urgent=ranked.urgent)
+    return SearchResults(
+        query=request.q,
+        total=ranked.total,
+        hits=ranked.hits,
+        took_ms=(time.perf_counter() - started) * 1000.0,
+        did_you_mean=did_you_mean(request.q, ranked.corrections),
+        care_advice=ranked.care_advice,
+        urgent=ranked.urgent,
+    )
 
 
 def _rank(index: LoadedIndex, request: SearchRequest) -> Ranked:
@@ -128,17 +135,17 @@ def _rank(index: LoadedIndex, request: SearchRequest) -> Ranked:
         span = index.article_rows.get(request.article, (0, 0)) if request.article is not None else None
         meaning = Meaning(semantic, question_vector, semantic.bounds(question_vector, span))
         rows, row_scores, total = _fused(lexical, eligible, meaning, allowed, needed)
-    page = rows[request.offset:request.offset + request.limit]
+    page = rows[request.offset : request.offset + request.limit]
     pattern = index.highlighter.pattern(plan.highlight) if len(page) else None
-    hits = tuple(Hit(passage=index.passages[r], score=float(score),
-                     snippet=snippet(index.passages[r].text, pattern))
-                 for r, score in zip(page, row_scores[request.offset:request.offset + request.limit]))
+    hits = tuple(
+        Hit(passage=index.passages[r], score=float(score), snippet=snippet(index.passages[r].text, pattern))
+        for r, score in zip(page, row_scores[request.offset : request.offset + request.limit])
+    )
     # Care advice and the emergency check read the same clauses, embedded at most once.
     reading = read_question(index, request.q, question_vector)
     urgent = index.urgent.detect(reading)
     care = tuple(CareAdvice(passage=index.passages[r]) for r in index.care.rows_for(reading))
-    return Ranked(hits=hits, total=total, corrections=plan.corrections, care_advice=care,
-                  urgent=urgent)
+    return Ranked(hits=hits, total=total, corrections=plan.corrections, care_advice=care, urgent=urgent)
 
 
 def read_question(index: LoadedIndex, text: str, question_vector: np.ndarray | None) -> Reading:
@@ -196,8 +203,9 @@ class Meaning:
         return self._semantic.cosines(self._question, rows).astype(np.float64)
 
 
-def _fused(lexical: np.ndarray, eligible: np.ndarray, meaning: Meaning, allowed: np.ndarray,
-           needed: int) -> tuple[np.ndarray, np.ndarray, int]:
+def _fused(
+    lexical: np.ndarray, eligible: np.ndarray, meaning: Meaning, allowed: np.ndarray, needed: int
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Hybrid order: the best lexical answers and the passages most similar in meaning, scored
     LEXICAL_SHARE × (lexical score / the best one) + (1 - LEXICAL_SHARE) × cosine.
 
@@ -237,8 +245,7 @@ def _fused(lexical: np.ndarray, eligible: np.ndarray, meaning: Meaning, allowed:
     fused = np.zeros(len(candidates))
     if len(candidates):
         words = lexical[candidates] * eligible[candidates]
-        fused = (LEXICAL_SHARE * words / (words.max() or 1.0)
-                 + (1 - LEXICAL_SHARE) * cosine_of(candidates))
+        fused = LEXICAL_SHARE * words / (words.max() or 1.0) + (1 - LEXICAL_SHARE) * cosine_of(candidates)
     order = _top(np.arange(len(candidates)), fused, needed)
     total = int(np.count_nonzero(eligible | sure)) + int(np.count_nonzero(cosine_of(unsure) >= SEMANTIC_FLOOR))
     return candidates[order], fused[order], total

@@ -5,13 +5,14 @@ Matching looks for the word starts the query's stems share with their indexed fo
 on the lowercased passage, a C-speed scan per start), then stems each candidate word, so a
 snippet costs a few scans and a few stems and a new question compiles nothing.
 """
+
 from __future__ import annotations
 
 import os
 import re
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from html import escape
-from typing import Iterable, Mapping
 
 from service.index.schema import term_of
 
@@ -32,7 +33,7 @@ class Highlighter:
         them they are computed here from the ``vocabulary``."""
         self._starts = dict(stem_starts(vocabulary) if starts is None else starts)
 
-    def pattern(self, stems: Iterable[str]) -> "Marker | None":
+    def pattern(self, stems: Iterable[str]) -> Marker | None:
         stems = frozenset(stems)
         starts = sorted({self._starts[s] for s in stems if self._starts.get(s)}, key=len, reverse=True)
         return Marker(tuple(starts), stems) if starts else None

@@ -8,6 +8,7 @@ Some unknown words are not typos: an ordinary English word the corpus happens no
 dictionary (the embedding model's whole-word vocabulary, when there is a model) and words with
 no vowel are left as typed; the semantic half of the search still reads them.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -52,8 +53,9 @@ class Speller:
         if known_df:
             limit = 1
         best: tuple[int, int, str] | None = None
-        for candidate, distance, _ in process.extract(word, self._buckets.get(word[0], ()), scorer=OSA.distance,
-                                                      score_cutoff=limit, limit=25):
+        for candidate, distance, _ in process.extract(
+            word, self._buckets.get(word[0], ()), scorer=OSA.distance, score_cutoff=limit, limit=25
+        ):
             if candidate == word:
                 continue
             df = self.word_df[candidate]

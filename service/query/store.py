@@ -4,6 +4,7 @@ A LoadedIndex is frozen; a newer version is opened beside it and swapped in by t
 (reloading.py), so a request in flight keeps the version it started on. Everything derived from
 the version (speller, highlighter, care signs, suggestions) is built here, before it serves.
 """
+
 from __future__ import annotations
 
 from bisect import bisect_left
@@ -14,19 +15,19 @@ import numpy as np
 
 from service.index import schema as S
 from service.index import version as V
-from service.safety.care import CareSigns, parse_care_words, warning_signs
 from service.index.embedding import Encoder
 from service.index.frozen import frozen
 from service.index.lookups import read_lookups, stored_fields, vocabulary
-from service.query.entities import EntityIndex
-from service.index.models import ArticleRef, Passage
 from service.index.matrix import MatrixArrays, TermMatrix
+from service.index.models import ArticleRef, Passage
 from service.index.semantic import SemanticIndex, open_semantic
-from service.safety.signs import Contrast, Probe, TypoFixer
+from service.query.entities import EntityIndex
 from service.query.snippets import Highlighter
 from service.query.spelling import Speller
 from service.query.suggest import Suggester
 from service.query.synonyms import SynonymMap, parse_synonyms
+from service.safety.care import CareSigns, parse_care_words, warning_signs
+from service.safety.signs import Contrast, Probe, TypoFixer
 from service.safety.urgent import UrgentDetector, parse_rules
 
 
@@ -39,8 +40,8 @@ class LoadedIndex:
     version: str
     manifest: V.Manifest
     matrix: TermMatrix
-    passages: list[Passage]           # row r of the matrix is passages[r] (Whoosh document r)
-    not_duplicate: np.ndarray          # False for a passage repeating an earlier one's words
+    passages: list[Passage]  # row r of the matrix is passages[r] (Whoosh document r)
+    not_duplicate: np.ndarray  # False for a passage repeating an earlier one's words
     synonyms: SynonymMap
     # Unstemmed vocabulary with document frequencies: typo correction and prefix expansion.
     word_df: dict[str, int]
@@ -103,8 +104,9 @@ def _open(path: Path, encoder: Encoder | None) -> LoadedIndex:
     matrix = TermMatrix(MatrixArrays.load(path / V.MATRIX))
     stored = stored_fields(path)
     if len(stored) != matrix.n_docs:
-        raise IndexUnavailable(f"index version {path.name} is inconsistent: {len(stored)} passages, "
-                               f"{matrix.n_docs} matrix rows")
+        raise IndexUnavailable(
+            f"index version {path.name} is inconsistent: {len(stored)} passages, {matrix.n_docs} matrix rows"
+        )
     lookups = read_lookups(path)
     word_df = lookups.word_df if lookups else vocabulary(path)
     synonyms = parse_synonyms((path / V.SYNONYMS).read_text(encoding="utf-8"))
@@ -114,19 +116,30 @@ def _open(path: Path, encoder: Encoder | None) -> LoadedIndex:
     articles = {a["slug"]: a for a in manifest.articles}
     urgent, care, typos = _safety_checks(path, urgent_rules, passages, articles, semantic)
     return LoadedIndex(
-        version=manifest.version, manifest=manifest, matrix=matrix, passages=passages,
-        not_duplicate=_first_copies([fields[S.DUPKEY] for fields in stored]), synonyms=synonyms,
-        word_df=word_df, sorted_words=sorted(word_df), article_rows=_article_rows(passages), articles=articles,
+        version=manifest.version,
+        manifest=manifest,
+        matrix=matrix,
+        passages=passages,
+        not_duplicate=_first_copies([fields[S.DUPKEY] for fields in stored]),
+        synonyms=synonyms,
+        word_df=word_df,
+        sorted_words=sorted(word_df),
+        article_rows=_article_rows(passages),
+        articles=articles,
         speller=Speller(word_df, encoder.dictionary if encoder else frozenset()),
-        highlighter=Highlighter(word_df, lookups.stem_starts if lookups else None), care=care,
+        highlighter=Highlighter(word_df, lookups.stem_starts if lookups else None),
+        care=care,
         suggester=Suggester(articles, passages, lookups.phrases if lookups else None),
         entities=EntityIndex(articles, passages, matrix.stem_df()),
-        semantic=semantic, urgent=urgent, typos=typos,
+        semantic=semantic,
+        urgent=urgent,
+        typos=typos,
     )
 
 
-def _safety_checks(path: Path, rules: list, passages: list[Passage], articles: dict[str, dict],
-                   semantic: SemanticIndex | None) -> tuple[UrgentDetector, CareSigns, TypoFixer | None]:
+def _safety_checks(
+    path: Path, rules: list, passages: list[Passage], articles: dict[str, dict], semantic: SemanticIndex | None
+) -> tuple[UrgentDetector, CareSigns, TypoFixer | None]:
     """The emergency check and care advice, with the vectors the build stored when the version is
     served with its model (by words alone otherwise)."""
     signs = warning_signs(((p.article.slug, p.anchor, p.text) for p in passages), articles)
@@ -138,19 +151,25 @@ def _safety_checks(path: Path, rules: list, passages: list[Passage], articles: d
         probe = Probe(_read_only(stored["urgent_probe"]))
     for name, array in arrays.items():
         if len(array) and array.shape[1:] != (semantic.encoder.dimensions,):
-            raise ValueError(f"{V.SIGN_VECTORS}: {name} holds {array.shape}, expected rows of "
-                             f"{semantic.encoder.dimensions}")
+            raise ValueError(
+                f"{V.SIGN_VECTORS}: {name} holds {array.shape}, expected rows of {semantic.encoder.dimensions}"
+            )
     texts = tuple((path / V.ORDINARY).read_text(encoding="utf-8").splitlines())
     if len(texts) != len(arrays["ordinary"]):
         raise ValueError(f"{V.SIGN_VECTORS} does not match {V.ORDINARY}")
     ordinary = Contrast(texts, _read_only(arrays["ordinary"]))
-    known = [*texts, *(p for r in rules for p in (*r.phrases, *r.examples, *r.unlike)),
-             *(p for w in words.values() for p in (*w.triggers, *w.examples)), *(s.text for s in signs)]
+    known = [
+        *texts,
+        *(p for r in rules for p in (*r.phrases, *r.examples, *r.unlike)),
+        *(p for w in words.values() for p in (*w.triggers, *w.examples)),
+        *(s.text for s in signs),
+    ]
     typos = TypoFixer(known, semantic.encoder.dictionary)
     if probe.weights.shape != (semantic.encoder.dimensions + 1, len(rules) + 1):
         raise ValueError(f"{V.SIGN_VECTORS}: a probe of shape {probe.weights.shape} for {len(rules)} rules")
-    urgent = UrgentDetector(rules, _read_only(arrays["urgent_examples"]), _read_only(arrays["urgent_unlike"]),
-                            ordinary, probe)
+    urgent = UrgentDetector(
+        rules, _read_only(arrays["urgent_examples"]), _read_only(arrays["urgent_unlike"]), ordinary, probe
+    )
     return urgent, CareSigns(signs, words, _read_only(arrays["care"]), ordinary), typos
 
 
@@ -166,8 +185,16 @@ def _passages(stored: list[dict]) -> list[Passage]:
         ref = refs.get(slug)
         if ref is None:
             ref = refs[slug] = ArticleRef(slug=slug, title=fields[S.TITLE], url=fields[S.URL] or None)
-        passages.append(Passage(id=fields[S.ID_FIELD], article=ref, section=fields[S.SECTION],
-                                anchor=fields[S.ANCHOR], position=fields[S.POSITION], text=fields[S.TEXT_FIELD]))
+        passages.append(
+            Passage(
+                id=fields[S.ID_FIELD],
+                article=ref,
+                section=fields[S.SECTION],
+                anchor=fields[S.ANCHOR],
+                position=fields[S.POSITION],
+                text=fields[S.TEXT_FIELD],
+            )
+        )
     return passages
 
 

@@ -1,28 +1,30 @@
 """Search-box suggestions: article titles, section headings and frequent corpus phrases.
 
 Everything that does not depend on the typed text is computed once per index version (the
-build mines the phrases, ``mine_phrases``; the ``Suggester`` is built when the version is opened, store.py), so a call costs a few set look-ups: the box may ask on
+build mines the phrases, ``mine_phrases``; the ``Suggester`` is built when the version is
+opened, store.py), so a call costs a few set look-ups: the box may ask on
 every keystroke. Matching is per word, anywhere in the suggestion: the last typed word is a prefix
 ("bel" finds "Sharp pulling pain in belly button"), and each word may carry a typo ("sialadenitus"
 finds "sialadenitis", "bellu" finds "belly").
 """
+
 from __future__ import annotations
 
 import heapq
 import re
 from bisect import bisect_left
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Mapping, Sequence
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from service.web.errors import ApiError
 from service.index.links import article_link
 from service.index.models import Passage
 from service.index.schema import STOP, normalize, word_spans
 from service.query.spelling import max_distance
+from service.web.errors import ApiError
 
 MAX_SUGGEST_CHARS = 200
 DEFAULT_SUGGESTIONS = 8
@@ -72,8 +74,12 @@ class Suggester:
     MAX_WORDS = 5
     MAX_REQUEST_EXPANSIONS = MAX_EXPANSIONS
 
-    def __init__(self, articles: Mapping[str, dict], passages: Iterable[Passage] = (),
-                 phrases: Sequence[tuple[str, int]] | None = None) -> None:
+    def __init__(
+        self,
+        articles: Mapping[str, dict],
+        passages: Iterable[Passage] = (),
+        phrases: Sequence[tuple[str, int]] | None = None,
+    ) -> None:
         """``phrases`` are the version's frequent phrases as the build mined them (``mine_phrases``,
         stored in the version); without them they are mined here from ``passages``."""
         if phrases is None:
@@ -130,8 +136,9 @@ class Suggester:
         if prefix is not None:
             matches.append(self._prefix(prefix, budget))
         exact_sets = [self._union(self._postings, exact) for exact, _ in matches]
-        found = set.intersection(*(found | self._union(self._postings, near)
-                                   for found, (_, near) in zip(exact_sets, matches)))
+        found = set.intersection(
+            *(found | self._union(self._postings, near) for found, (_, near) in zip(exact_sets, matches))
+        )
         exact_everywhere = set.intersection(*exact_sets)
         at_start = self._union(self._starting, matches[0][0] | matches[0][1])
         seen: set[str] = set()
@@ -168,8 +175,12 @@ class Suggester:
         near: set[str] = set()
         limit = max_distance(word)
         if limit and word.isalpha():
-            near = {w for w, _, _ in process.extract(word, self._by_initial.get(word[0], ()), scorer=OSA.distance,
-                                                     score_cutoff=limit, limit=budget)}
+            near = {
+                w
+                for w, _, _ in process.extract(
+                    word, self._by_initial.get(word[0], ()), scorer=OSA.distance, score_cutoff=limit, limit=budget
+                )
+            }
         return exact, near - exact
 
     def _prefix(self, prefix: str, budget: int) -> tuple[set[str], set[str]]:
@@ -179,8 +190,13 @@ class Suggester:
         limit = max_distance(prefix)
         heads = self._cut.get(len(prefix))
         if limit and heads and prefix.isalpha():
-            close = process.extract(prefix, self._heads_by_initial.get((len(prefix), prefix[0]), ()),
-                                    scorer=OSA.distance, score_cutoff=limit, limit=budget)
+            close = process.extract(
+                prefix,
+                self._heads_by_initial.get((len(prefix), prefix[0]), ()),
+                scorer=OSA.distance,
+                score_cutoff=limit,
+                limit=budget,
+            )
             near = {w for head, _, _ in close for w in heads[head]}
         return exact, near - exact
 
@@ -226,8 +242,11 @@ def _static_key(candidate: _Candidate) -> tuple:
 def _titles_and_sections(articles: Mapping[str, dict]) -> list[_Candidate]:
     out: list[_Candidate] = []
     # A heading several articles share ("Summary") says nothing about any one of them.
-    heading_articles = Counter(normalize(s["heading"]) for meta in articles.values()
-                               for s in {normalize(s["heading"]): s for s in meta.get("sections", [])}.values())
+    heading_articles = Counter(
+        normalize(s["heading"])
+        for meta in articles.values()
+        for s in {normalize(s["heading"]): s for s in meta.get("sections", [])}.values()
+    )
     for meta in articles.values():
         title = meta["title"]
         title_link = article_link(meta["slug"], meta.get("url"))
@@ -272,8 +291,11 @@ def mine_phrases(texts: Iterable[str]) -> list[tuple[str, int]]:
                         seen.add(key)
         counts.update(seen)
     words_of = {code: word for word, code in ids.items()}
-    common = [(_decode(key, words_of), df) for key, df in counts.items()
-              if df >= PHRASE_MIN_PASSAGES or (key < _ID_SPACE and len(words_of[key]) >= TERM_MIN_CHARS)]
+    common = [
+        (_decode(key, words_of), df)
+        for key, df in counts.items()
+        if df >= PHRASE_MIN_PASSAGES or (key < _ID_SPACE and len(words_of[key]) >= TERM_MIN_CHARS)
+    ]
     common.sort(key=lambda item: (-item[1], item[0]))
     return [(" ".join(gram), df) for gram, df in common[:MAX_PHRASES]]
 

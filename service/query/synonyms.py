@@ -4,10 +4,11 @@
 Phrases are compared after analysis (stems, stop words removed), so "belly buttons" meets
 "belly button" and "peeing" meets "pee".
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from service.index.errors import CorpusError
 from service.index.schema import analyze

@@ -14,16 +14,17 @@ The lay triggers and examples are the editors' (``care_signs.yaml``, shipped in
 ``service/data`` or the corpus folder's own, which replaces it), keyed by a sign's exact text;
 they are never shown, only compared.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 import yaml
 
-from service.safety.clauses import plain_negatives, stems_of
 from service.index.errors import CorpusError
+from service.safety.clauses import plain_negatives, stems_of
 from service.safety.signs import Contrast, Finding, Policy, Reading, Sign, SignMatcher
 from service.safety.urgent import YAML_LOADER
 
@@ -42,6 +43,7 @@ class WarningSign:
 @dataclass(frozen=True)
 class SignWords:
     """An editor's lay triggers and examples for one warning sign."""
+
     triggers: tuple[str, ...] = ()
     examples: tuple[str, ...] = ()
 
@@ -66,7 +68,9 @@ def parse_care_words(text: str, source: str) -> dict[str, SignWords]:
         data = yaml.load(text, Loader=YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise CorpusError(source, mark.line + 1 if mark else 1, f"broken YAML: {getattr(exc, 'problem', exc)}") from None
+        raise CorpusError(
+            source, mark.line + 1 if mark else 1, f"broken YAML: {getattr(exc, 'problem', exc)}"
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, list):
@@ -104,16 +108,26 @@ def care_signs(signs: Sequence[WarningSign], words: dict[str, SignWords]) -> lis
     for sign in signs:
         extra = words.get(_key(sign.text), SignWords())
         phrases = (sign.text, *extra.triggers)
-        found.append(Sign(id=sign.text, phrases=phrases,
-                          triggers=tuple(tuple(dict.fromkeys(stems_of(plain_negatives(p)))) for p in phrases),
-                          examples=(sign.text, *extra.examples)))
+        found.append(
+            Sign(
+                id=sign.text,
+                phrases=phrases,
+                triggers=tuple(tuple(dict.fromkeys(stems_of(plain_negatives(p)))) for p in phrases),
+                examples=(sign.text, *extra.examples),
+            )
+        )
     return found
 
 
 class CareSigns:
-    def __init__(self, signs: Sequence[WarningSign], words: dict[str, SignWords] | None = None,
-                 vectors: np.ndarray | None = None, contrast: Contrast | None = None,
-                 policy: Policy = POLICY) -> None:
+    def __init__(
+        self,
+        signs: Sequence[WarningSign],
+        words: dict[str, SignWords] | None = None,
+        vectors: np.ndarray | None = None,
+        contrast: Contrast | None = None,
+        policy: Policy = POLICY,
+    ) -> None:
         self.signs = list(signs)
         self.rows: set[int] = {s.row for s in self.signs}  # the care passages themselves
         self._row_of = {s.text: s.row for s in self.signs}

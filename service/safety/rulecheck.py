@@ -10,14 +10,15 @@ Labelled lines: ``{"qid", "query", "urgent": rule id | null}`` and/or ``{"qid", 
 "care": true | false}``. Each line falls in the *tune* or the *holdout* half by a hash of its qid,
 so that thresholds are chosen on one half and reported on the other.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 from service.safety.clauses import Clause, denies
 from service.safety.signs import BY_WORDS, Finding, Reading, SignMatcher
@@ -41,7 +42,7 @@ def read_labelled(path: Path) -> list[dict]:
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}:{number}: not JSON: {exc.msg}") from None
         if not isinstance(item, dict) or not isinstance(item.get("query"), str):
-            raise ValueError(f"{path}:{number}: each line needs a \"query\" string")
+            raise ValueError(f'{path}:{number}: each line needs a "query" string')
         item.setdefault("qid", f"{Path(path).stem}:{number}")
         questions.append(item)
     return questions
@@ -50,14 +51,14 @@ def read_labelled(path: Path) -> list[dict]:
 @dataclass
 class UrgentScore:
     urgent: int = 0
-    found: int = 0          # urgent questions that got some notice
-    right_rule: int = 0     # ... the labelled rule's notice
+    found: int = 0  # urgent questions that got some notice
+    right_rule: int = 0  # ... the labelled rule's notice
     ordinary: int = 0
-    alarms: int = 0         # ordinary questions that got a notice
-    by_words: int = 0       # notices from triggers (the rest by meaning)
-    misses: list[tuple[str, str]] = field(default_factory=list)       # (rule, question)
+    alarms: int = 0  # ordinary questions that got a notice
+    by_words: int = 0  # notices from triggers (the rest by meaning)
+    misses: list[tuple[str, str]] = field(default_factory=list)  # (rule, question)
     false_alarms: list[tuple[str, str, str]] = field(default_factory=list)  # (rule, basis, question)
-    wrong: list[tuple[str, str, str]] = field(default_factory=list)   # (expected, shown, question)
+    wrong: list[tuple[str, str, str]] = field(default_factory=list)  # (expected, shown, question)
     alarm_rules: Counter = field(default_factory=Counter)
 
     def rows(self) -> list[tuple[str, str]]:
@@ -166,9 +167,11 @@ def _finding_line(f: Finding) -> str:
     if f.basis == BY_WORDS:
         return f"{f.sign.id}: by words, trigger {f.evidence!r} in clause {f.clause!r}"
     probability = f", probability {f.probability:.3f}" if f.probability is not None else ""
-    return (f"{f.sign.id}: by meaning, clause {f.clause!r} ~ example {f.evidence!r} cosine {f.similarity:.3f}"
-            f"{probability}; nearest ordinary question {f.nearest_ordinary!r} "
-            f"{f.ordinary_similarity:.3f}; acute cue {'yes' if f.cue else 'no'}")
+    return (
+        f"{f.sign.id}: by meaning, clause {f.clause!r} ~ example {f.evidence!r} cosine {f.similarity:.3f}"
+        f"{probability}; nearest ordinary question {f.nearest_ordinary!r} "
+        f"{f.ordinary_similarity:.3f}; acute cue {'yes' if f.cue else 'no'}"
+    )
 
 
 def _near_misses(reading: Reading, matcher: SignMatcher, fired: set[str], top: int) -> list[str]:
@@ -191,11 +194,13 @@ def _near_misses(reading: Reading, matcher: SignMatcher, fired: set[str], top: i
         if policy.sure and similarity < policy.sure and not scores.cue:
             reasons.append(f"no acute cue below cosine {policy.sure}")
         probability = f", probability {scores.probability[sign]:.3f}" if matcher.probe is not None else ""
-        lines.append(f"  near: {matcher.signs[sign].id}: clause {reading.parts[number].text!r} ~ example "
-                     f"{matcher.example_text(int(scores.which[sign]))!r} cosine {similarity:.3f}{probability}; "
-                     f"nearest ordinary question "
-                     f"{matcher.contrast_text(scores.nearest)!r} {scores.ordinary:.3f}; refused: "
-                     f"{', '.join(reasons) or 'another sign won'}")
+        lines.append(
+            f"  near: {matcher.signs[sign].id}: clause {reading.parts[number].text!r} ~ example "
+            f"{matcher.example_text(int(scores.which[sign]))!r} cosine {similarity:.3f}{probability}; "
+            f"nearest ordinary question "
+            f"{matcher.contrast_text(scores.nearest)!r} {scores.ordinary:.3f}; refused: "
+            f"{', '.join(reasons) or 'another sign won'}"
+        )
     return lines
 
 

@@ -21,18 +21,19 @@ time (probe.py) gives the sign at least ``probability``. ``sure`` can also requi
 recall without sparing false alarms, so the shipped policies leave it off (README "Emergency
 notices and care advice").
 """
+
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from service.safety.clauses import Clause, clauses, denies, negated
-from service.query.spelling import Speller
 from service.index.frozen import frozen
+from service.query.spelling import Speller
+from service.safety.clauses import Clause, clauses, denies, negated
 
 # An acute or severe cue: the clause tells of something happening now, suddenly, badly, or of
 # someone unable to do something. General English, not any rule's words.
@@ -41,11 +42,13 @@ ACUTE_CUE = re.compile(
     r"just (started|happened|took|taken|swallowed|collapsed|fell)|started|starting|keeps?|keeping|"
     r"(can|could) ?not|unable|will not|won['’]?t|severe|severely|worst|terrible|unbearable|agony|excruciating|"
     r"really (bad|badly)|so bad|getting worse|worse and worse|spreading|(for )?(\d+|an?|one|two|three|four|five|six|"
-    r"ten|twenty|several|many|the last|past) (minutes?|mins?|hours?|hrs?)|hours|minutes ago|an hour ago|tonight|today|this (morning|"
+    r"ten|twenty|several|many|the last|past) (minutes?|mins?|hours?|hrs?)|hours|minutes ago|an hour ago|"
+    r"tonight|today|this (morning|"
     r"evening|afternoon)|help|emergency|collapsed?|unconscious|not (breathing|responding|waking)|passed out|"
     r"fainted|blue|grey|gray|pouring|gushing|everywhere|lots of|loads of|a lot of|so much|swelling up|going to|"
     r"gonna|want to die|end (it|my life)|kill myself)\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 BY_WORDS = "words"
 BY_MEANING = "meaning"
@@ -54,42 +57,46 @@ BY_MEANING = "meaning"
 @dataclass(frozen=True)
 class Sign:
     """One thing to detect: an emergency rule, or a care section's warning sign."""
+
     id: str
-    phrases: tuple[str, ...]              # the trigger phrases as written (for explain)
+    phrases: tuple[str, ...]  # the trigger phrases as written (for explain)
     triggers: tuple[tuple[str, ...], ...]  # the same phrases as analysed stems
-    examples: tuple[str, ...]             # descriptions compared by meaning
-    unlike: tuple[str, ...] = ()          # near misses: added to the contrast pool
+    examples: tuple[str, ...]  # descriptions compared by meaning
+    unlike: tuple[str, ...] = ()  # near misses: added to the contrast pool
 
 
 @dataclass(frozen=True)
 class Policy:
     """What differs between the emergency check and care advice."""
+
     name: str
-    happening: bool      # a clause must tell of now: not asked about, not past, not over or mild
-    floor: float         # cosine to an example a meaning match needs
-    margin: float        # ... above the nearest contrast question (-1: no contrast test)
-    probability: float   # the probe's probability of the sign a meaning match needs (0: no probe test)
-    sure: float          # a meaning match at or above this needs no acute cue (0: never needs one)
+    happening: bool  # a clause must tell of now: not asked about, not past, not over or mild
+    floor: float  # cosine to an example a meaning match needs
+    margin: float  # ... above the nearest contrast question (-1: no contrast test)
+    probability: float  # the probe's probability of the sign a meaning match needs (0: no probe test)
+    sure: float  # a meaning match at or above this needs no acute cue (0: never needs one)
     certain: float = 1.01  # a probability at or above which the margin test is waived (the probe is sure)
 
 
 @dataclass(frozen=True)
 class Finding:
     """Why a sign was met: the clause, by words or by meaning, and the scores."""
+
     sign: Sign
     clause: str
-    basis: str                          # BY_WORDS or BY_MEANING
-    evidence: str                       # the trigger phrase, or the nearest example
-    similarity: float | None = None     # cosine to that example (by meaning)
+    basis: str  # BY_WORDS or BY_MEANING
+    evidence: str  # the trigger phrase, or the nearest example
+    similarity: float | None = None  # cosine to that example (by meaning)
     nearest_ordinary: str | None = None  # the contrast question nearest to the clause
     ordinary_similarity: float | None = None
     cue: bool = False
-    probability: float | None = None    # the probe's (by meaning, with a probe)
+    probability: float | None = None  # the probe's (by meaning, with a probe)
 
 
 @dataclass(frozen=True)
 class Contrast:
     """The pool of ordinary questions a meaning match must beat, with their vectors."""
+
     texts: tuple[str, ...]
     vectors: np.ndarray  # float32 (len(texts), dimensions)
 
@@ -107,6 +114,7 @@ class Probe:
     """A linear softmax over the signs and "ordinary", trained by the build (probe.py) on the
     signs' examples against the contrast pool: how likely a clause is each sign rather than an
     ordinary question."""
+
     weights: np.ndarray  # (dimensions + 1, signs + 1): the last row the bias, the last column "ordinary"
 
     def probabilities(self, vectors: np.ndarray) -> np.ndarray:
@@ -125,9 +133,13 @@ class Reading:
     the emergency check share it.
     """
 
-    def __init__(self, text: str, question_vector: np.ndarray | None = None,
-                 embed_many: Callable[[Sequence[str]], np.ndarray] | None = None,
-                 correct: Callable[[str], str] | None = None) -> None:
+    def __init__(
+        self,
+        text: str,
+        question_vector: np.ndarray | None = None,
+        embed_many: Callable[[Sequence[str]], np.ndarray] | None = None,
+        correct: Callable[[str], str] | None = None,
+    ) -> None:
         self.text = text
         self.corrected = correct(text) if correct else text
         self.parts: list[Clause] = clauses(self.corrected)
@@ -142,8 +154,7 @@ class Reading:
     def candidates(self) -> list[int]:
         """Clause numbers any check may read by meaning: they deny nothing and have two words (or
         are the whole question: "suicidal")."""
-        return [n for n, c in enumerate(self.parts)
-                if not denies(c) and (len(c.words) >= 2 or len(self.parts) == 1)]
+        return [n for n, c in enumerate(self.parts) if not denies(c) and (len(c.words) >= 2 or len(self.parts) == 1)]
 
     def vectors(self, numbers: Sequence[int]) -> np.ndarray:
         if self._vectors is None:
@@ -190,12 +201,14 @@ class TypoFixer:
             if fixed and (len(fixed) != len(word) or sorted(fixed) == sorted(word.lower())):
                 return fixed
             return word
+
         return self._WORDS.sub(fix, text)
 
 
 @dataclass
 class SignMatcher:
     """Signs with their example vectors under one policy; ``findings`` says which a question meets."""
+
     signs: Sequence[Sign]
     policy: Policy
     example_vectors: np.ndarray | None = None  # rows: every sign's examples in order (see example_phrases)
@@ -210,8 +223,9 @@ class SignMatcher:
         self._owner = frozen(example_owners(self.signs))
         self._columns = [frozen(np.flatnonzero(self._owner == sign)) for sign in range(len(self.signs))]
         if self.example_vectors is not None and len(self.example_vectors) != len(self._examples):
-            raise ValueError(f"{self.policy.name}: {len(self.example_vectors)} example vectors for "
-                             f"{len(self._examples)} examples")
+            raise ValueError(
+                f"{self.policy.name}: {len(self.example_vectors)} example vectors for {len(self._examples)} examples"
+            )
 
     @property
     def owner(self) -> np.ndarray:
@@ -276,10 +290,20 @@ class SignMatcher:
         else:
             ordinary, nearest = np.full(len(numbers), -1.0), np.zeros(len(numbers), dtype=np.int64)
         probable = self.probe.probabilities(vectors) if self.probe is not None else np.ones_like(like)
-        return [Scores(n, like[i], which[i], float(ordinary[i]), int(nearest[i]), probable[i],
-                       bool(ACUTE_CUE.search(reading.parts[n].text))) for i, n in enumerate(numbers)]
+        return [
+            Scores(
+                n,
+                like[i],
+                which[i],
+                float(ordinary[i]),
+                int(nearest[i]),
+                probable[i],
+                bool(ACUTE_CUE.search(reading.parts[n].text)),
+            )
+            for i, n in enumerate(numbers)
+        ]
 
-    def met(self, scores: "Scores") -> np.ndarray:
+    def met(self, scores: Scores) -> np.ndarray:
         """Which signs a clause meets by meaning under the policy (a boolean per sign)."""
         policy = self.policy
         ok = scores.like >= policy.floor
@@ -302,9 +326,16 @@ class SignMatcher:
                     continue
                 best_similarity[sign] = similarity
                 best[sign] = Finding(
-                    self.signs[sign], clause.text, BY_MEANING, self._examples[scores.which[sign]], similarity,
-                    self.contrast_text(scores.nearest), scores.ordinary, scores.cue,
-                    float(scores.probability[sign]) if self.probe is not None else None)
+                    self.signs[sign],
+                    clause.text,
+                    BY_MEANING,
+                    self._examples[scores.which[sign]],
+                    similarity,
+                    self.contrast_text(scores.nearest),
+                    scores.ordinary,
+                    scores.cue,
+                    float(scores.probability[sign]) if self.probe is not None else None,
+                )
         return [best[sign] for sign in sorted(best, key=lambda sign: -best_similarity[sign])]
 
     def contrast_text(self, row: int) -> str | None:
@@ -314,13 +345,14 @@ class SignMatcher:
 @dataclass(frozen=True)
 class Scores:
     """One clause read by meaning against every sign."""
-    clause: int               # its number in the reading
-    like: np.ndarray          # best cosine to each sign's examples
-    which: np.ndarray         # ... which example (row of the example vectors)
-    ordinary: float           # best cosine to the contrast pool
-    nearest: int              # ... which contrast text
-    probability: np.ndarray   # the probe's probability of each sign (ones without a probe)
-    cue: bool                 # an acute cue in the clause
+
+    clause: int  # its number in the reading
+    like: np.ndarray  # best cosine to each sign's examples
+    which: np.ndarray  # ... which example (row of the example vectors)
+    ordinary: float  # best cosine to the contrast pool
+    nearest: int  # ... which contrast text
+    probability: np.ndarray  # the probe's probability of each sign (ones without a probe)
+    cue: bool  # an acute cue in the clause
 
 
 def example_phrases(signs: Sequence[Sign]) -> list[str]:

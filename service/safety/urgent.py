@@ -9,22 +9,31 @@ ordinary question, and likely by the probe trained at build). Clauses that deny 
 chest pain"), ask *about* a condition ("what are the signs of a stroke") or tell of the past
 ("had a seizure years ago") count for neither.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import yaml
 
-from service.safety.clauses import plain_negatives, stems_of
 from service.index.errors import CorpusError
-from service.index.models import UrgentNotice
-from service.safety.signs import BY_WORDS, Contrast, Finding, Policy, Probe, Reading, Sign, SignMatcher, example_owners, example_phrases, unlike_phrases
 from service.index.frozen import frozen
+from service.index.models import UrgentNotice
+from service.safety.clauses import plain_negatives, stems_of
+from service.safety.signs import (
+    BY_WORDS,
+    Contrast,
+    Finding,
+    Policy,
+    Probe,
+    Reading,
+    Sign,
+    SignMatcher,
+    unlike_phrases,
+)
 
 RULES_FILE = "urgent.yaml"
 # libyaml's loader when PyYAML has it (ten times faster on the ~1,300-line rules file), else PyYAML's own.
@@ -60,7 +69,9 @@ def parse_rules(text: str, source: str) -> list[UrgentRule]:
         data = yaml.load(text, Loader=YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise CorpusError(source, mark.line + 1 if mark else 1, f"broken YAML: {getattr(exc, 'problem', exc)}") from None
+        raise CorpusError(
+            source, mark.line + 1 if mark else 1, f"broken YAML: {getattr(exc, 'problem', exc)}"
+        ) from None
     if not isinstance(data, list) or not data:
         raise CorpusError(source, 1, "the file must be a non-empty YAML list of rules")
     rules, seen = [], set()
@@ -76,8 +87,9 @@ def parse_rules(text: str, source: str) -> list[UrgentRule]:
 
 def _rule(raw: object, source: str, line: int) -> UrgentRule:
     if not isinstance(raw, dict):
-        raise CorpusError(source, line, "each rule must be a mapping with id, title, source, message, triggers, "
-                                        "examples")
+        raise CorpusError(
+            source, line, "each rule must be a mapping with id, title, source, message, triggers, examples"
+        )
     rule_id = raw.get("id")
     if not isinstance(rule_id, str) or not _ID.match(rule_id):
         raise CorpusError(source, line, "'id' must be lowercase letters and digits joined by hyphens")
@@ -93,9 +105,16 @@ def _rule(raw: object, source: str, line: int) -> UrgentRule:
     stems = tuple(tuple(stems_of(plain_negatives(t))) for t in triggers)
     if not all(stems):
         raise CorpusError(source, line, f"rule {rule_id!r}: a trigger has no content words")
-    return UrgentRule(id=rule_id, title=raw["title"].strip(), message=" ".join(raw["message"].split()),
-                      source=" ".join(raw["source"].split()), triggers=stems, examples=tuple(examples), unlike=tuple(unlike),
-                      phrases=tuple(triggers))
+    return UrgentRule(
+        id=rule_id,
+        title=raw["title"].strip(),
+        message=" ".join(raw["message"].split()),
+        source=" ".join(raw["source"].split()),
+        triggers=stems,
+        examples=tuple(examples),
+        unlike=tuple(unlike),
+        phrases=tuple(triggers),
+    )
 
 
 def _phrases(raw: dict, key: str, source: str, line: int, rule_id: str) -> list[str]:
@@ -124,9 +143,15 @@ class UrgentDetector:
     by meaning (signs.py says how); without them, by its triggers alone.
     """
 
-    def __init__(self, rules: Sequence[UrgentRule], example_vectors: np.ndarray | None = None,
-                 unlike_vectors: np.ndarray | None = None, ordinary: Contrast | None = None,
-                 probe: Probe | None = None, policy: Policy = POLICY) -> None:
+    def __init__(
+        self,
+        rules: Sequence[UrgentRule],
+        example_vectors: np.ndarray | None = None,
+        unlike_vectors: np.ndarray | None = None,
+        ordinary: Contrast | None = None,
+        probe: Probe | None = None,
+        policy: Policy = POLICY,
+    ) -> None:
         self.rules = list(rules)
         self.ordinary = ordinary
         self._by_id = {r.id: r for r in self.rules}
@@ -134,10 +159,13 @@ class UrgentDetector:
         contrast = None
         if ordinary is not None and unlike_vectors is not None:
             if len(unlike_vectors) != len(unlike_phrases(signs)):
-                raise ValueError(f"{len(unlike_vectors)} near-miss vectors for {len(unlike_phrases(signs))} near misses")
-            contrast = Contrast(ordinary.texts + tuple(unlike_phrases(signs)),
-                                frozen(np.concatenate([ordinary.vectors, unlike_vectors])) if len(unlike_vectors)
-                                else ordinary.vectors)
+                raise ValueError(
+                    f"{len(unlike_vectors)} near-miss vectors for {len(unlike_phrases(signs))} near misses"
+                )
+            contrast = Contrast(
+                ordinary.texts + tuple(unlike_phrases(signs)),
+                frozen(np.concatenate([ordinary.vectors, unlike_vectors])) if len(unlike_vectors) else ordinary.vectors,
+            )
         self.matcher = SignMatcher(signs, policy, example_vectors, contrast, probe)
 
     def detect(self, reading: Reading) -> UrgentNotice | None:

@@ -1,24 +1,24 @@
 """JSON endpoints. Each reads the served index once and calls search.py through it."""
+
 from __future__ import annotations
 
 import re
 import time
 
 import anyio
-
 from starlette.requests import Request
 from starlette.responses import Response
 
-from service.web.errors import ApiError
-from service.web.jsonresponse import JSONResponse
 from service.index.models import SearchResults
-from service.web.openapi import openapi_document
-from service.web.params import search_request
-from service.web.reloading import IndexHolder, Served
 from service.query.search import SearchRequest, cached_search, embeds_question
 from service.query.search import search as run_search
 from service.query.store import LoadedIndex
 from service.query.suggest import suggest_params
+from service.web.errors import ApiError
+from service.web.jsonresponse import JSONResponse
+from service.web.openapi import openapi_document
+from service.web.params import search_request
+from service.web.reloading import IndexHolder, Served
 
 
 def holder_of(request: Request) -> IndexHolder:
@@ -28,8 +28,12 @@ def holder_of(request: Request) -> IndexHolder:
 def served_or_503(request: Request) -> Served:
     served = holder_of(request).served
     if served is None:
-        raise ApiError(503, "index_not_ready", "the search index is not loaded yet; try again shortly",
-                       headers={"Retry-After": "2"})
+        raise ApiError(
+            503,
+            "index_not_ready",
+            "the search index is not loaded yet; try again shortly",
+            headers={"Retry-After": "2"},
+        )
     return served
 
 
@@ -55,8 +59,9 @@ async def search_endpoint(request: Request) -> Response:
 
 async def search_in_thread(request: Request, index: LoadedIndex, search: SearchRequest) -> SearchResults:
     """A search in a worker thread, within the app's limit of searches at once (one per core)."""
-    return await anyio.to_thread.run_sync(run_search, index, search, request.app.state.cache,
-                                          limiter=request.app.state.search_threads)
+    return await anyio.to_thread.run_sync(
+        run_search, index, search, request.app.state.cache, limiter=request.app.state.search_threads
+    )
 
 
 def note_search(request: Request, search: SearchRequest, results: SearchResults) -> None:
@@ -101,11 +106,17 @@ def suggestion_may_be_slow(q: str) -> bool:
 async def healthz(request: Request) -> Response:
     holder = holder_of(request)
     served = holder.served
-    body: dict = {"status": holder.status, "passages": served.index.passage_count if served else 0,
-                  "semantic": bool(served and served.index.semantic)}
+    body: dict = {
+        "status": holder.status,
+        "passages": served.index.passage_count if served else 0,
+        "semantic": bool(served and served.index.semantic),
+    }
     if served:
-        body.update(version=served.index.version, articles=len(served.index.articles),
-                    index_age_s=round(time.time() - served.loaded_at, 1))
+        body.update(
+            version=served.index.version,
+            articles=len(served.index.articles),
+            index_age_s=round(time.time() - served.loaded_at, 1),
+        )
     if holder.problem:
         body["problem"] = holder.problem
     return JSONResponse(body)

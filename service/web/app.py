@@ -1,12 +1,13 @@
 """create_app(settings): routes, middleware, error handlers, and a lifespan that opens the index."""
+
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator
 
 import anyio
 from starlette.applications import Starlette
@@ -15,10 +16,9 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from service.web import api
-
-from service.web import pages
 from service.query.cache import ResultCache
+from service.settings import Settings
+from service.web import api, pages
 from service.web.cors import CorsMiddleware
 from service.web.errors import ApiError, handle_api_error, handle_http_exception, handle_unexpected
 from service.web.gaps import GapsLog
@@ -26,7 +26,6 @@ from service.web.limits import LoadLimitMiddleware
 from service.web.metrics import Metrics, MetricsMiddleware, metrics_endpoint
 from service.web.middleware import RequestContextMiddleware
 from service.web.reloading import IndexHolder
-from service.settings import Settings
 from service.web.threads import apply_thread_plan
 
 log = logging.getLogger("healthfaq")
@@ -68,21 +67,39 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/metrics", metrics_endpoint, methods=["GET", "HEAD"]),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
-    middleware = [Middleware(RequestContextMiddleware, log_queries=settings.log_queries),
-                  Middleware(MetricsMiddleware, metrics=metrics)]
+    middleware = [
+        Middleware(RequestContextMiddleware, log_queries=settings.log_queries),
+        Middleware(MetricsMiddleware, metrics=metrics),
+    ]
     if settings.cors_origins:
         # Only the listed sites may call the API from their pages (the embeddable search box);
         # with none listed no CORS header is sent and browsers keep other origins out.
-        middleware.append(Middleware(CorsMiddleware, allow_origins=list(settings.cors_origins),
-                                     allow_methods=["GET"], expose_headers=["X-Request-ID"]))
+        middleware.append(
+            Middleware(
+                CorsMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET"],
+                expose_headers=["X-Request-ID"],
+            )
+        )
     # Innermost, so a refused request still gets a request id, a log line and a metric.
-    middleware.append(Middleware(LoadLimitMiddleware, max_concurrency=settings.max_concurrency,
-                                 max_concurrency_per_client=settings.max_concurrency_per_client,
-                                 rate_limit_per_minute=settings.rate_limit_per_minute))
+    middleware.append(
+        Middleware(
+            LoadLimitMiddleware,
+            max_concurrency=settings.max_concurrency,
+            max_concurrency_per_client=settings.max_concurrency_per_client,
+            rate_limit_per_minute=settings.rate_limit_per_minute,
+        )
+    )
     app = Starlette(
-        routes=routes, middleware=middleware, lifespan=lifespan,
-        exception_handlers={ApiError: handle_api_error, HTTPException: handle_http_exception,
-                            Exception: handle_unexpected},
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={
+            ApiError: handle_api_error,
+            HTTPException: handle_http_exception,
+            Exception: handle_unexpected,
+        },
     )
     app.state.settings = settings
     app.state.holder = holder

@@ -1,5 +1,6 @@
 """Cross-origin access for the embeddable search box: Starlette's CORS middleware, with a refused
 preflight answered in the API's one JSON error shape instead of Starlette's plain text."""
+
 from __future__ import annotations
 
 from starlette.datastructures import Headers
@@ -18,8 +19,12 @@ class CorsMiddleware(CORSMiddleware):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope) if scope["type"] == "http" else None
-        is_preflight = (headers is not None and scope["method"] == "OPTIONS" and "origin" in headers
-                        and "access-control-request-method" in headers)
+        is_preflight = (
+            headers is not None
+            and scope["method"] == "OPTIONS"
+            and "origin" in headers
+            and "access-control-request-method" in headers
+        )
         if headers is None or not is_preflight:
             await super().__call__(scope, receive, send)
             return
@@ -34,6 +39,10 @@ def _as_json_error(scope: Scope, refused: Response) -> Response:
     keeping the preflight headers (Vary, Access-Control-Allow-Methods) that say what is allowed."""
     what = bytes(refused.body).decode().removeprefix(_REFUSED_PREFIX)
     headers = {k: v for k, v in refused.headers.items() if k.lower() not in {"content-length", "content-type"}}
-    return error_response(Request(scope), 400, "cors_not_allowed",
-                          f"cross-origin request refused: this {what} is not allowed (only GET, from listed "
-                          "origins)", headers=headers)
+    return error_response(
+        Request(scope),
+        400,
+        "cors_not_allowed",
+        f"cross-origin request refused: this {what} is not allowed (only GET, from listed origins)",
+        headers=headers,
+    )

@@ -1,4 +1,5 @@
 """One error shape for every JSON error: {"error": {"code", "message", "request_id"}}."""
+
 from __future__ import annotations
 
 from starlette.exceptions import HTTPException
@@ -7,8 +8,13 @@ from starlette.responses import Response
 
 from service.web.jsonresponse import JSONResponse
 
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large", 429: "rate_limited",
-               503: "unavailable"}
+_HTTP_CODES = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    429: "rate_limited",
+    503: "unavailable",
+}
 
 
 class ApiError(Exception):
@@ -19,8 +25,9 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.headers = status, code, message, headers or {}
 
 
-def error_response(request: Request | None, status: int, code: str, message: str,
-                   headers: dict[str, str] | None = None) -> Response:
+def error_response(
+    request: Request | None, status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> Response:
     request_id = getattr(request.state, "request_id", None) if request is not None else None
     body = {"error": {"code": code, "message": message, "request_id": request_id}}
     return JSONResponse(body, status_code=status, headers=headers)

@@ -10,6 +10,7 @@ growing at ``max_bytes``. `healthfaq gaps` aggregates it: the most frequent ques
 A search records its gap with ``record_later``: the write happens on the log's own thread, never
 on the event loop, so a slow or stuck disk (a full NFS mount) delays no request.
 """
+
 from __future__ import annotations
 
 import logging
@@ -17,8 +18,8 @@ import os
 import re
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import orjson

@@ -1,4 +1,5 @@
 """JSON responses encoded with orjson: the API's hot path should not be spent in json.dumps."""
+
 from __future__ import annotations
 
 from typing import Any

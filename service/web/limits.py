@@ -14,6 +14,7 @@ it never reaches the router.
 Plain ASGI, like the request-context middleware; state is per worker process (one event loop),
 so no locks are needed around the counters.
 """
+
 from __future__ import annotations
 
 import math
@@ -77,8 +78,13 @@ class LoadLimitMiddleware:
     with --forwarded-allow-ips so that it is the visitor's address, not the proxy's.
     """
 
-    def __init__(self, app: ASGIApp, max_concurrency: int = 0, rate_limit_per_minute: int = 0,
-                 max_concurrency_per_client: int = 0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_concurrency: int = 0,
+        rate_limit_per_minute: int = 0,
+        max_concurrency_per_client: int = 0,
+    ) -> None:
         self.app = app
         self.max_concurrency = max_concurrency
         self.per_client = max_concurrency_per_client or max(1, max_concurrency // DEFAULT_CLIENT_SHARE)
@@ -94,14 +100,24 @@ class LoadLimitMiddleware:
         if self.buckets is not None and _asks_a_question(scope):
             wait = self.buckets.take(client)
             if wait > 0:
-                await self._refuse(scope, receive, send, 429, "rate_limited",
-                                   "too many requests from this address; slow down", math.ceil(wait))
+                await self._refuse(
+                    scope,
+                    receive,
+                    send,
+                    429,
+                    "rate_limited",
+                    "too many requests from this address; slow down",
+                    math.ceil(wait),
+                )
                 return
         if self.max_concurrency > 0:
             mine = self.in_flight_by_client.get(client, 0)
             if self.in_flight >= self.max_concurrency or mine >= self.per_client:
-                message = ("the server is busy; try again shortly" if mine < self.per_client else
-                           "too many requests from this address at once; try again shortly")
+                message = (
+                    "the server is busy; try again shortly"
+                    if mine < self.per_client
+                    else "too many requests from this address at once; try again shortly"
+                )
                 await self._refuse(scope, receive, send, 503, "overloaded", message, OVERLOADED_RETRY_AFTER_S)
                 return
         await self._admit(client, scope, receive, send)
@@ -120,13 +136,15 @@ class LoadLimitMiddleware:
                 del self.in_flight_by_client[client]  # memory stays bounded by requests in flight
 
     @staticmethod
-    async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, code: str,
-                      message: str, retry_after: int) -> None:
+    async def _refuse(
+        scope: Scope, receive: Receive, send: Send, status: int, code: str, message: str, retry_after: int
+    ) -> None:
         route = _route_of(scope)
         if route is not None:
             scope["route"] = route  # the log line and /metrics name the route, not "unmatched"
-        response = error_response(Request(scope), status, code, message,
-                                  headers={"Retry-After": str(max(1, retry_after))})
+        response = error_response(
+            Request(scope), status, code, message, headers={"Retry-After": str(max(1, retry_after))}
+        )
         await response(scope, receive, send)
 
 

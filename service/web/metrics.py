@@ -8,13 +8,20 @@ Several uvicorn workers each keep their own counters and a scrape of GET /metric
 by whichever worker accepts it. That is simple and exact per process; for fleet totals run one
 worker per container (or pod) and let Prometheus sum over instances.
 """
+
 from __future__ import annotations
 
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, ProcessCollector
-from prometheus_client import generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.requests import Request
@@ -33,15 +40,29 @@ class Metrics:
 
     def __init__(self, holder: IndexHolder) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("healthfaq_requests", "HTTP requests answered, by route template and status",
-                                ["route", "method", "status"], registry=self.registry)
-        self.latency = Histogram("healthfaq_request_duration_seconds", "Time to answer a request, by route",
-                                 ["route"], buckets=_LATENCY_BUCKETS, registry=self.registry)
-        self.zero_results = Counter("healthfaq_zero_result_searches",
-                                    "Searches (not as-you-type) that found no passage", registry=self.registry)
+        self.requests = Counter(
+            "healthfaq_requests",
+            "HTTP requests answered, by route template and status",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "healthfaq_request_duration_seconds",
+            "Time to answer a request, by route",
+            ["route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.zero_results = Counter(
+            "healthfaq_zero_result_searches", "Searches (not as-you-type) that found no passage", registry=self.registry
+        )
         # By rule id (a short list the editors keep), never by question.
-        self.urgent_notices = Counter("healthfaq_urgent_notices", "Searches answered with an emergency notice, by rule",
-                                      ["rule"], registry=self.registry)
+        self.urgent_notices = Counter(
+            "healthfaq_urgent_notices",
+            "Searches answered with an emergency notice, by rule",
+            ["rule"],
+            registry=self.registry,
+        )
         self.registry.register(_IndexCollector(holder))
         ProcessCollector(registry=self.registry)
 
@@ -60,25 +81,38 @@ class _IndexCollector(Collector):
         self.holder = holder
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
-        yield CounterMetricFamily("healthfaq_index_open_failures",
-                                  "Published index versions this worker could not open (each counted once)",
-                                  value=self.holder.open_failures)
+        yield CounterMetricFamily(
+            "healthfaq_index_open_failures",
+            "Published index versions this worker could not open (each counted once)",
+            value=self.holder.open_failures,
+        )
         served = self.holder.served
-        info = GaugeMetricFamily("healthfaq_index_info", "The index version in service (value 1) and its status",
-                                 labels=["version", "status"])
+        info = GaugeMetricFamily(
+            "healthfaq_index_info",
+            "The index version in service (value 1) and its status",
+            labels=["version", "status"],
+        )
         info.add_metric([served.index.version if served else "", self.holder.status], 1.0)
         yield info
-        yield GaugeMetricFamily("healthfaq_index_ready", "1 when an index is loaded and searches are answered",
-                                value=1.0 if served else 0.0)
+        yield GaugeMetricFamily(
+            "healthfaq_index_ready", "1 when an index is loaded and searches are answered", value=1.0 if served else 0.0
+        )
         if served is None:
             return
-        yield GaugeMetricFamily("healthfaq_index_passages", "Passages in the served index",
-                                value=float(served.index.passage_count))
+        yield GaugeMetricFamily(
+            "healthfaq_index_passages", "Passages in the served index", value=float(served.index.passage_count)
+        )
         built = served.index.manifest.built_timestamp()
-        yield GaugeMetricFamily("healthfaq_index_age_seconds", "Seconds since the served version was built",
-                                value=max(0.0, time.time() - (built if built is not None else served.loaded_at)))
-        yield GaugeMetricFamily("healthfaq_index_loaded_timestamp_seconds",
-                                "Unix time this worker started serving the version", value=served.loaded_at)
+        yield GaugeMetricFamily(
+            "healthfaq_index_age_seconds",
+            "Seconds since the served version was built",
+            value=max(0.0, time.time() - (built if built is not None else served.loaded_at)),
+        )
+        yield GaugeMetricFamily(
+            "healthfaq_index_loaded_timestamp_seconds",
+            "Unix time this worker started serving the version",
+            value=served.loaded_at,
+        )
 
 
 class MetricsMiddleware:

@@ -2,6 +2,7 @@
 
 Plain ASGI (no BaseHTTPMiddleware) so it adds microseconds, not a task per request.
 """
+
 from __future__ import annotations
 
 import logging
@@ -20,7 +21,7 @@ error_log = logging.getLogger("healthfaq.error")
 
 SECURITY_HEADERS = {
     "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                               "object-src 'none'; base-uri 'none'; frame-ancestors 'self'; form-action 'self'",
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'self'; form-action 'self'",
     "x-content-type-options": "nosniff",
     "referrer-policy": "strict-origin-when-cross-origin",
 }
@@ -64,8 +65,9 @@ class RequestContextMiddleware:
             # server logs the traceback (and test clients see it); nothing of it reaches the client.
             error_log.error("request %s failed: %s", request_id, type(exc).__name__)
             if not response_started:
-                response = error_response(Request(scope), 500, "internal_error",
-                                          "the server failed to answer this request")
+                response = error_response(
+                    Request(scope), 500, "internal_error", "the server failed to answer this request"
+                )
                 await response(scope, receive, send_with_headers)
             raise
         finally:
@@ -76,8 +78,11 @@ class RequestContextMiddleware:
             return
         route = scope.get("route")
         record = {
-            "event": "request", "request_id": request_id, "method": scope.get("method"),
-            "route": getattr(route, "path", None) or "unmatched", "status": status,
+            "event": "request",
+            "request_id": request_id,
+            "method": scope.get("method"),
+            "route": getattr(route, "path", None) or "unmatched",
+            "status": status,
             "latency_ms": round((time.perf_counter() - started) * 1000, 3),
             "results": scope.get("state", {}).get("result_count"),
         }

@@ -1,10 +1,10 @@
 """HTML pages (Jinja2, autoescaped): the search page and each article with its section anchors."""
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from pathlib import Path
-
 from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -12,15 +12,18 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.templating import Jinja2Templates
 
-from service.web.api import note_search, search_in_thread, served_or_503
-from service.web.errors import ApiError
 from service.index.links import article_link, is_article_page
 from service.index.models import Passage
+from service.web.api import note_search, search_in_thread, served_or_503
+from service.web.errors import ApiError
 from service.web.params import MAX_QUERY_CHARS, search_request
 
-TEMPLATES = Jinja2Templates(env=Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(default=True, default_for_string=True)))
+TEMPLATES = Jinja2Templates(
+    env=Environment(
+        loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+    )
+)
 _SAFE_LINK = re.compile(r"^(https?://|/(?!/))", re.IGNORECASE)
 
 
@@ -65,9 +68,15 @@ class SectionView:
 
 async def search_page(request: Request) -> Response:
     """Server-rendered results: works without JavaScript, and every search has a URL."""
-    context: dict = {"q": request.query_params.get("q", ""), "results": None, "error": None,
-                     "offset": 0, "next_offset": None, "past_the_end": False,
-                     "public_url": request.app.state.settings.public_url}
+    context: dict = {
+        "q": request.query_params.get("q", ""),
+        "results": None,
+        "error": None,
+        "offset": 0,
+        "next_offset": None,
+        "past_the_end": False,
+        "public_url": request.app.state.settings.public_url,
+    }
     if context["q"].strip():
         served = served_or_503(request)
         try:

@@ -1,10 +1,11 @@
 """Query-string parameters -> SearchRequest, with the API's documented limits and error codes."""
+
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
-from service.web.errors import ApiError
 from service.query.search import MAX_LIMIT, MAX_WINDOW, SearchRequest
+from service.web.errors import ApiError
 
 MAX_QUERY_CHARS = 2000
 DEFAULT_LIMIT = 10

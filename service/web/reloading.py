@@ -7,6 +7,7 @@ older good version is on disk the service keeps answering from it and reports "d
 The service never imports the build: a missing index is built by a ``healthfaq build`` child
 process, and the server meets its result only as a published version on disk.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -23,8 +24,8 @@ from pathlib import Path
 from service.index import version as V
 from service.index.embedding import Encoder
 from service.index.semantic import load_encoder
-from service.settings import Settings
 from service.query.store import IndexUnavailable, LoadedIndex, open_version
+from service.settings import Settings
 
 log = logging.getLogger("healthfaq.index")
 _LIBC_NAME = ctypes.util.find_library("c")
@@ -36,6 +37,7 @@ if _LIBC is not None and not hasattr(_LIBC, "malloc_trim"):  # not glibc (musl, 
 @dataclass(frozen=True)
 class Served:
     """The index in service and when this worker started serving it."""
+
     index: LoadedIndex
     loaded_at: float
 
@@ -126,16 +128,28 @@ class IndexHolder:
     def _swap(self, index: LoadedIndex) -> None:
         self._release_pending = self._served is not None
         self._served = Served(index=index, loaded_at=time.time())
-        log.info("serving index version %s (%d passages, %s)", index.version, index.passage_count,
-                 "hybrid" if index.semantic else "lexical only")
+        log.info(
+            "serving index version %s (%d passages, %s)",
+            index.version,
+            index.passage_count,
+            "hybrid" if index.semantic else "lexical only",
+        )
 
     def build_if_missing(self) -> None:
         """First start with no index: build one from the corpus in a child process (another
         worker may be doing it already; then this one waits for the version it publishes)."""
         if V.current_version(self.index_dir) is not None or not self.settings.build_if_missing:
             return
-        command = [sys.executable, "-m", "service", "build", "--corpus", str(self.settings.corpus_path),
-                   "--index", str(self.index_dir)]
+        command = [
+            sys.executable,
+            "-m",
+            "service",
+            "build",
+            "--corpus",
+            str(self.settings.corpus_path),
+            "--index",
+            str(self.index_dir),
+        ]
         if self.settings.build_procs:
             command += ["--procs", str(self.settings.build_procs)]
         done = subprocess.run(command, capture_output=True, text=True)

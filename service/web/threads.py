@@ -14,6 +14,7 @@ ms; with the int8 scan and one BLAS thread a single question on a quiet machine 
 Applied once per process at start-up (each uvicorn worker's lifespan, the CLI's search, the
 benchmark), before any request: threadpoolctl sets OpenBLAS's process-wide thread count.
 """
+
 from __future__ import annotations
 
 from threadpoolctl import threadpool_limits
