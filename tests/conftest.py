@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -156,3 +157,8 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     setattr(item, "rep_" + report.when, report)
+
+
+def build_argv(corpus: Path, index_dir: Path, *extra: str) -> list[str]:
+    """`healthfaq build` as a fresh process runs it (the CLI, its exit codes and messages)."""
+    return [sys.executable, "-m", "service", "build", "--corpus", str(corpus), "--index", str(index_dir), *extra]

@@ -13,7 +13,7 @@ from service.build.indexer import build_index
 from service.index.version import current_version, version_path
 from service.query.search import SearchRequest, search
 from service.query.store import open_version
-from tests.conftest import ROOT
+from tests.conftest import ROOT, build_argv
 from tests.generated_corpus import write_generated_corpus
 
 pytestmark = pytest.mark.slow  # real servers, processes or large builds: skipped by -m 'not slow'
@@ -31,20 +31,7 @@ def one_and_two_processes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
     # too (--model none): these tests compare Whoosh segments and lexical search, and embedding
     # the ~800 passages here was most of the module's time.
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "service",
-            "build",
-            "--corpus",
-            str(corpus),
-            "--index",
-            str(root / "two"),
-            "--procs",
-            "2",
-            "--model",
-            "none",
-        ],
+        build_argv(corpus, root / "two", "--procs", "2", "--model", "none"),
         cwd=ROOT,
         check=True,
         capture_output=True,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -16,25 +15,14 @@ from service.build.indexer import build_index
 from service.index.version import KEEP_VERSIONS, current_version, list_versions, version_path
 from service.query.search import SearchRequest, search
 from service.web.reloading import IndexHolder
-from tests.conftest import CORPUS, ROOT, make_settings, start_server, stop_server, wait_until
+from tests.conftest import CORPUS, ROOT, build_argv, make_settings, start_server, stop_server, wait_until
 from tests.generated_corpus import write_generated_corpus
 
 pytestmark = pytest.mark.slow  # real servers, processes or large builds: skipped by -m 'not slow'
 
 
 def _build_command(corpus: Path, index_dir: Path, procs: int = 1) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "service",
-        "build",
-        "--corpus",
-        str(corpus),
-        "--index",
-        str(index_dir),
-        "--procs",
-        str(procs),
-    ]
+    return build_argv(corpus, index_dir, "--procs", str(procs))
 
 
 def _build(corpus: Path, index_dir: Path) -> subprocess.CompletedProcess:

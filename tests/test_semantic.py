@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -14,7 +13,7 @@ from service.index.embedding import Encoder, default_model_dir
 from service.index.semantic import load_encoder
 from service.query.search import SearchRequest, search
 from service.query.store import open_current, open_version
-from tests.conftest import CORPUS, ROOT
+from tests.conftest import CORPUS, ROOT, build_argv
 from tests.test_embedding import shared_model_dir
 
 
@@ -50,18 +49,7 @@ def test_a_version_is_never_queried_with_another_model(bundled_index_dir, caplog
 
 def test_a_build_without_a_model_is_lexical_and_says_so(tmp_path):
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "service",
-            "build",
-            "--corpus",
-            str(CORPUS),
-            "--index",
-            str(tmp_path / "index"),
-            "--model",
-            str(tmp_path / "no-such-model"),
-        ],
+        build_argv(CORPUS, tmp_path / "index", "--model", str(tmp_path / "no-such-model")),
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from service.index.errors import CorpusError
 from service.index.version import current_version
 from service.query.synonyms import check_synonyms, parse_synonyms
-from tests.conftest import CORPUS, ROOT
+from tests.conftest import CORPUS, ROOT, build_argv
 
 GOOD = "# comment\n\nsperm, semen, ejaculate\nwet dream => wet dream, nocturnal emission  # trailing note\n"
 
@@ -50,19 +49,7 @@ def test_the_shipped_rules_pass() -> None:
 
 def _build(corpus: Path, index: Path, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "service",
-            "build",
-            "--corpus",
-            str(corpus),
-            "--index",
-            str(index),
-            "--model",
-            "none",
-            *extra,
-        ],
+        build_argv(corpus, index, "--model", "none", *extra),
         capture_output=True,
         text=True,
         timeout=300,

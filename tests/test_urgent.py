@@ -18,7 +18,7 @@ from service.safety.clauses import clauses
 from service.safety.rulecheck import HOLDOUT, read_labelled, score_urgent, split_of
 from service.safety.signs import BY_MEANING, BY_WORDS, Reading, example_phrases, unlike_phrases
 from service.safety.urgent import parse_rules, rule_signs
-from tests.conftest import CORPUS, DATA, ROOT, make_settings
+from tests.conftest import CORPUS, DATA, ROOT, build_argv, make_settings
 
 # Measured on the holdout half (README "Urgent notices"); the guard leaves room for the model's
 # run-to-run noise, not for a regression.
@@ -73,18 +73,7 @@ def test_a_corpus_rules_file_replaces_the_shipped_one_and_goes_into_the_version(
     assert (folder / V.URGENT).read_text(encoding="utf-8") == RULE
     (corpus / "urgent.yaml").write_text(RULE.replace('  source: "A public guidance page"\n', ""), encoding="utf-8")
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "service",
-            "build",
-            "--corpus",
-            str(corpus),
-            "--index",
-            str(tmp_path / "index"),
-            "--model",
-            "none",
-        ],
+        build_argv(corpus, tmp_path / "index", "--model", "none"),
         capture_output=True,
         text=True,
         cwd=ROOT,

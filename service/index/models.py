@@ -77,15 +77,11 @@ class Hit:
     snippet: str
 
     def to_dict(self, public_url: str = "") -> dict:
-        p = self.passage
         return {
-            "id": p.id,
-            "article": p.article.to_dict(),
-            "section": p.section,
-            "text": p.text,
+            **_passage_fields(self.passage),
             "snippet": self.snippet,
             "score": round(self.score, 4),
-            "url": p.link(public_url),
+            "url": self.passage.link(public_url),
         }
 
 
@@ -94,14 +90,12 @@ class CareAdvice:
     passage: Passage
 
     def to_dict(self, public_url: str = "") -> dict:
-        p = self.passage
-        return {
-            "id": p.id,
-            "article": p.article.to_dict(),
-            "section": p.section,
-            "text": p.text,
-            "url": p.link(public_url),
-        }
+        return {**_passage_fields(self.passage), "url": self.passage.link(public_url)}
+
+
+def _passage_fields(p: Passage) -> dict:
+    """What every answer says of its passage, first and in this order (the API's field order)."""
+    return {"id": p.id, "article": p.article.to_dict(), "section": p.section, "text": p.text}
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import yaml
 
 from service.index.errors import CorpusError
 from service.safety.clauses import plain_negatives, stems_of
 from service.safety.signs import Contrast, Finding, Policy, Reading, Sign, SignMatcher
-from service.safety.urgent import YAML_LOADER
+from service.safety.urgent import load_yaml
 
 CARE_FILE = "care_signs.yaml"
 # Calibrated on the tune half of tests/data/safety/care.jsonl and care_questions.jsonl (README "Care
@@ -64,13 +63,7 @@ def warning_signs(passages: Iterable[tuple[str, str, str]], articles: dict[str, 
 def parse_care_words(text: str, source: str) -> dict[str, SignWords]:
     """The editors' care_signs.yaml: ``- sign: <list item text>`` with ``triggers`` and ``examples``
     lists; CorpusError names the line and the reason."""
-    try:
-        data = yaml.load(text, Loader=YAML_LOADER)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise CorpusError(
-            source, mark.line + 1 if mark else 1, f"broken YAML: {getattr(exc, 'problem', exc)}"
-        ) from None
+    data = load_yaml(text, source)
     if data is None:
         return {}
     if not isinstance(data, list):

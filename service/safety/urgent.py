@@ -63,15 +63,20 @@ class UrgentRule:
         return UrgentNotice(id=self.id, title=self.title, message=self.message, source=self.source, basis=basis)
 
 
-def parse_rules(text: str, source: str) -> list[UrgentRule]:
-    """The rules of an urgent.yaml text, validated; CorpusError names the line and the reason."""
+def load_yaml(text: str, source: str) -> object:
+    """An editor's YAML file (rules, care words) as data; broken YAML is a CorpusError at its line."""
     try:
-        data = yaml.load(text, Loader=YAML_LOADER)
+        return yaml.load(text, Loader=YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise CorpusError(
             source, mark.line + 1 if mark else 1, f"broken YAML: {getattr(exc, 'problem', exc)}"
         ) from None
+
+
+def parse_rules(text: str, source: str) -> list[UrgentRule]:
+    """The rules of an urgent.yaml text, validated; CorpusError names the line and the reason."""
+    data = load_yaml(text, source)
     if not isinstance(data, list) or not data:
         raise CorpusError(source, 1, "the file must be a non-empty YAML list of rules")
     rules, seen = [], set()
