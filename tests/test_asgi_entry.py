@@ -13,13 +13,12 @@ import shlex
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, wait_until
 
 pytestmark = pytest.mark.slow  # a real server
 
@@ -33,17 +32,12 @@ def _documented_command() -> tuple[dict[str, str], list[str]]:
     return env, [w for w in words if not re.match(r"^[A-Z_]+=", w)]
 
 
-def _wait_ready(url: str, process: subprocess.Popen, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.stderr.read() if process.stderr else ""
-        try:
-            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{url} not ready after {seconds} s")
+def _ready(url: str, process: subprocess.Popen) -> bool:
+    assert process.poll() is None, "the server exited before it was ready"
+    try:
+        return httpx.get(url + "/readyz", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 def test_the_documented_uvicorn_command_serves_searches(tmp_path: Path, bundled_index_dir: Path) -> None:
@@ -64,7 +58,7 @@ def test_the_documented_uvicorn_command_serves_searches(tmp_path: Path, bundled_
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(url, process)
+        wait_until(lambda: _ready(url, process), timeout=60, what=f"{url}/readyz answering 200")
         found = httpx.get(url + "/search", params={"q": "blood clot in my leg"}, timeout=10).json()
         assert found["results"] and found["results"][0]["article"]["slug"]
         assert httpx.get(url + "/healthz", timeout=10).json()["status"] == "ok"
