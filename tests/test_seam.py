@@ -9,9 +9,12 @@ interpreter, since this test process has imported the build for its fixtures.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.conftest import ROOT
 
 BUILD_ONLY = ("service.build", "scipy", "tqdm", "onnx")
 
@@ -66,3 +69,23 @@ def test_the_check_above_would_see_a_leak() -> None:
         "tqdm",
         "onnx.helper",
     ]
+
+
+ROOMS_BELOW = {  # a room may import from itself and from the rooms listed; never upwards
+    "index": set(),
+    "safety": {"index", "query"},
+    "query": {"index", "safety"},
+    "web": {"index", "query", "safety", "settings"},
+}
+
+
+def test_each_room_imports_only_the_rooms_below_it() -> None:
+    """Read statically: index/ is the shared ground; query/ and safety/ never reach into web/ (HTTP
+    errors, parameters) or build/; only web/, the CLI and the entry point know about HTTP."""
+    found = []
+    for room, allowed in ROOMS_BELOW.items():
+        for path in sorted((ROOT / "service" / room).glob("*.py")):
+            for other in re.findall(r"^\s*from service\.([a-z]+)", path.read_text(encoding="utf-8"), re.M):
+                if other != room and other not in allowed:
+                    found.append(f"{path.relative_to(ROOT)} imports service.{other}")
+    assert found == []

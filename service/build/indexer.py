@@ -1,7 +1,7 @@
 """Build a new index version next to the one being served, then switch to it atomically.
 
 corpus -> Articles (corpus.py) -> Passages (chunking.py) -> Whoosh segments (segment.py) ->
-BM25F matrix derived from those segments (ranking.py) -> a complete version directory
+BM25F matrix derived from those segments (weights.py) -> a complete version directory
 (version.py) -> published. Nothing under the index directory changes until the new version is
 complete, so a failing or killed build leaves the served index as it was.
 """

@@ -1,6 +1,6 @@
 """The one search function the API, the HTML page and the CLI all call.
 
-question -> QueryPlan (question.py) -> lexical scores over every passage (ranking.py), score
+question -> QueryPlan (question.py) -> lexical scores over every passage (index/matrix.py), score
 floor, coverage and entity bonuses, duplicates collapsed -> fused with the question's similarity
 to every passage (semantic.py) -> the page of Hits with snippets, the publisher's care advice when
 a warning sign is met, and an emergency notice when the question describes one (urgent.py).

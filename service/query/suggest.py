@@ -24,7 +24,6 @@ from service.index.links import article_link
 from service.index.models import Passage
 from service.index.schema import STOP, normalize, word_spans
 from service.query.spelling import max_distance
-from service.web.errors import ApiError
 
 MAX_SUGGEST_CHARS = 200
 DEFAULT_SUGGESTIONS = 8
@@ -217,21 +216,6 @@ class Suggester:
         for word in words:
             out |= postings.get(word, set())
         return out
-
-
-def suggest_params(params: Mapping[str, str]) -> tuple[str, int]:
-    """(q, limit) from a query string, with the same error codes as /search."""
-    q = params.get("q")
-    if q is None or not q.strip():
-        raise ApiError(400, "missing_query", "the 'q' parameter is required and must not be blank")
-    if len(q) > MAX_SUGGEST_CHARS:
-        raise ApiError(400, "query_too_long", f"'q' is {len(q)} characters; the limit is {MAX_SUGGEST_CHARS}")
-    raw = (params.get("limit") or "").strip()
-    if not raw:
-        return q, DEFAULT_SUGGESTIONS
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 3 and 1 <= int(raw) <= MAX_SUGGESTIONS):
-        raise ApiError(400, "invalid_parameter", f"'limit' must be an integer between 1 and {MAX_SUGGESTIONS}")
-    return q, int(raw)
 
 
 def _static_key(candidate: _Candidate) -> tuple:

@@ -13,11 +13,10 @@ from service.index.models import SearchResults
 from service.query.search import SearchRequest, cached_search, embeds_question
 from service.query.search import search as run_search
 from service.query.store import LoadedIndex
-from service.query.suggest import suggest_params
 from service.web.errors import ApiError
 from service.web.jsonresponse import JSONResponse
 from service.web.openapi import openapi_document
-from service.web.params import search_request
+from service.web.params import search_request, suggest_params
 from service.web.reloading import IndexHolder, Served
 
 

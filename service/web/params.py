@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from service.query.search import MAX_LIMIT, MAX_WINDOW, SearchRequest
+from service.query.suggest import DEFAULT_SUGGESTIONS, MAX_SUGGEST_CHARS, MAX_SUGGESTIONS
 from service.web.errors import ApiError
 
 MAX_QUERY_CHARS = 2000
@@ -12,11 +13,7 @@ DEFAULT_LIMIT = 10
 
 
 def search_request(params: Mapping[str, str], known_articles: Mapping[str, object] | None) -> SearchRequest:
-    q = params.get("q")
-    if q is None or not q.strip():
-        raise ApiError(400, "missing_query", "the 'q' parameter is required and must not be blank")
-    if len(q) > MAX_QUERY_CHARS:
-        raise ApiError(400, "query_too_long", f"'q' is {len(q)} characters; the limit is {MAX_QUERY_CHARS}")
+    q = _question(params, MAX_QUERY_CHARS)
     limit = _integer(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     offset = _integer(params, "offset", 0, 0, MAX_WINDOW - 1)
     if offset + limit > MAX_WINDOW:
@@ -25,6 +22,26 @@ def search_request(params: Mapping[str, str], known_articles: Mapping[str, objec
     if article is not None and known_articles is not None and article not in known_articles:
         raise ApiError(404, "unknown_article", f"no article with slug {article!r}")
     return SearchRequest(q=q, limit=limit, offset=offset, article=article, prefix=boolean(params, "prefix"))
+
+
+def suggest_params(params: Mapping[str, str]) -> tuple[str, int]:
+    """(q, limit) for /suggest, with the same error codes as /search."""
+    q = _question(params, MAX_SUGGEST_CHARS)
+    raw = (params.get("limit") or "").strip()
+    if not raw:
+        return q, DEFAULT_SUGGESTIONS
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 3 and 1 <= int(raw) <= MAX_SUGGESTIONS):
+        raise ApiError(400, "invalid_parameter", f"'limit' must be an integer between 1 and {MAX_SUGGESTIONS}")
+    return q, int(raw)
+
+
+def _question(params: Mapping[str, str], max_chars: int) -> str:
+    q = params.get("q")
+    if q is None or not q.strip():
+        raise ApiError(400, "missing_query", "the 'q' parameter is required and must not be blank")
+    if len(q) > max_chars:
+        raise ApiError(400, "query_too_long", f"'q' is {len(q)} characters; the limit is {max_chars}")
+    return q
 
 
 def boolean(params: Mapping[str, str], name: str) -> bool:
