@@ -8,11 +8,13 @@ zero-result search itself (and every request after it) would hang.
 from __future__ import annotations
 
 import os
+import threading
 
 import httpx
 import pytest
 
-from tests.conftest import start_server, stop_server
+from service.web.gaps import MAX_PENDING, GapsLog
+from tests.conftest import start_server, stop_server, wait_until
 
 pytestmark = pytest.mark.slow  # a real server
 
@@ -33,3 +35,29 @@ def test_a_stuck_gaps_log_blocks_no_request(tmp_path, bundled_index_dir):
         assert b"quantum chromodynamics homework" in line
     finally:
         stop_server(server)
+
+
+def test_a_stuck_gaps_log_holds_the_shutdown_a_bounded_time(tmp_path):
+    pipe = tmp_path / "gaps.jsonl"
+    os.mkfifo(pipe)
+    log = GapsLog(pipe)
+    log.record_later("quantum chromodynamics homework")  # the writer blocks opening the pipe
+    for n in range(MAX_PENDING + 50):  # more than can wait: the rest are dropped, not queued
+        log.record_later(f"question {n}")
+    closing = threading.Thread(target=log.close, kwargs={"timeout": 0.2}, daemon=True)
+    closing.start()
+    closing.join(timeout=30)
+    assert not closing.is_alive()  # close gave up on the stuck disk instead of waiting for ever
+    reader = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)  # the disk comes back
+    try:
+        first = wait_until(lambda: _read_some(reader), timeout=10, what="the queued question written")
+    finally:
+        os.close(reader)
+    assert b"quantum chromodynamics homework" in first
+
+
+def _read_some(fd: int) -> bytes:
+    try:
+        return os.read(fd, 4096)
+    except BlockingIOError:  # nothing written yet
+        return b""

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import re
 import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import orjson
@@ -30,6 +30,8 @@ log = logging.getLogger("healthfaq.gaps")
 
 MAX_QUESTION_CHARS = 200
 MAX_LOG_BYTES = 20 * 1024 * 1024
+MAX_PENDING = 1000  # questions waiting for a slow disk before new ones are dropped
+CLOSE_TIMEOUT_S = 5.0
 _EMAIL = re.compile(r"\S+@\S+\.\w+")
 _DIGITS = re.compile(r"\d+")
 _PUNCTUATION = re.compile(r"[^\w\s#<>'-]+")
@@ -55,16 +57,39 @@ class GapsLog:
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
         self._full = False
-        # One writer thread: appends keep their order, and at most one is in flight.
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gaps-log")
+        # One writer thread, started with the first question: appends keep their order. The queue
+        # is bounded and the thread a daemon, so a disk that never answers costs at most
+        # MAX_PENDING questions of memory and never holds the process at exit.
+        self._pending: queue.Queue[str | None] = queue.Queue(maxsize=MAX_PENDING)
+        self._writer: threading.Thread | None = None
+        self._starting = threading.Lock()
 
     def record_later(self, question: str) -> None:
-        """Queue one question for ``record`` on the writer thread and return at once."""
-        self._writer.submit(self.record, question)
+        """Queue one question for ``record`` on the writer thread and return at once (dropped
+        when MAX_PENDING are already waiting: the disk is not keeping up)."""
+        with self._starting:  # not self._lock: the writer holds that while the disk answers
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write_pending, name="gaps-log", daemon=True)
+                self._writer.start()
+        try:
+            self._pending.put_nowait(question)
+        except queue.Full:
+            pass
 
-    def close(self) -> None:
-        """Write what is queued, then stop the writer thread (the app's shutdown)."""
-        self._writer.shutdown(wait=True)
+    def close(self, timeout: float = CLOSE_TIMEOUT_S) -> None:
+        """Write what is queued, then stop the writer thread (the app's shutdown); a stuck disk
+        holds the shutdown ``timeout`` seconds at most."""
+        if self._writer is None:
+            return
+        try:
+            self._pending.put(None, timeout=timeout)
+        except queue.Full:
+            return
+        self._writer.join(timeout)
+
+    def _write_pending(self) -> None:
+        while (question := self._pending.get()) is not None:
+            self.record(question)
 
     def record(self, question: str) -> bool:
         """Append one question; False when it normalises to nothing or the log is full."""
