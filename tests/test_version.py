@@ -31,6 +31,8 @@ def test_every_file_in_a_version_is_one_the_layout_names(bundled_index_dir):
         V.SCAN,
         V.LEXICON,
         V.PHRASES,
+        V.SENTENCES,
+        V.SENTENCE_VECTORS,
     }
 
 

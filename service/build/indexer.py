@@ -31,6 +31,7 @@ from service.build.forked import can_fork, run_parts
 from service.build.phrases import phrase_vectors, pool_texts
 from service.build.probe import train_probe
 from service.build.segment import commit_segments, create_index, write_segment
+from service.build.sentences import passage_sentences, sentence_texts
 from service.build.vectors import write_vectors
 from service.build.weights import derive_matrix
 from service.index import schema as S
@@ -38,6 +39,7 @@ from service.index import version as V
 from service.index.embedding import Encoder
 from service.index.lookups import Lookups, stored_fields, vocabulary, write_lookups
 from service.index.models import Article
+from service.index.sentences import write_sentences
 from service.query.snippets import stem_starts
 from service.query.suggest import mine_phrases
 from service.query.synonyms import check_synonyms
@@ -95,7 +97,14 @@ def build_index(
             derive_matrix(draft).save(draft / V.MATRIX)
             stored = stored_fields(draft)
             write_lookups(draft, _lookups(draft, stored))
-            described = write_vectors(draft, stored, encoder, index_dir / V.VECTOR_CACHE, procs) if encoder else None
+            first, spans = passage_sentences(stored)
+            described, sentence_vectors = None, None
+            if encoder:
+                texts = sentence_texts(stored, first, spans)
+                described, sentence_vectors = write_vectors(
+                    draft, stored, encoder, index_dir / V.VECTOR_CACHE, procs, texts
+                )
+            write_sentences(draft, first, spans, sentence_vectors)
             (draft / V.SYNONYMS).write_text(rules, encoding="utf-8")
             (draft / V.URGENT).write_text(urgent, encoding="utf-8")
             (draft / V.CARE_WORDS).write_text(care_words_text, encoding="utf-8")

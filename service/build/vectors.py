@@ -1,5 +1,7 @@
 """A version's passage vectors: every passage embedded (through the vector cache, so an unchanged
-passage is never embedded twice), saved as ``vectors.npy`` with its int8 pre-scan beside it."""
+passage is never embedded twice), saved as ``vectors.npy`` with its int8 pre-scan beside it; and
+every sentence of every passage embedded on its own through the same cache (returned for
+index/sentences.py to store)."""
 
 from __future__ import annotations
 
@@ -25,15 +27,17 @@ def passage_text(fields: dict) -> str:
     return "\n".join(parts)
 
 
-def write_vectors(folder: Path, stored: list[dict], encoder: Encoder, cache_dir: Path, threads: int) -> dict:
-    """Embed every passage (those whose text the cache knows are not embedded again), save the
-    vectors into the version ``folder``; returns the manifest's description of the model."""
+def write_vectors(
+    folder: Path, stored: list[dict], encoder: Encoder, cache_dir: Path, threads: int, sentences: list[str]
+) -> tuple[dict, np.ndarray]:
+    """Embed every passage and every sentence (texts the cache knows are not embedded again; one
+    cache, so it keeps both), save the passage vectors into the version ``folder``; returns the
+    manifest's description of the model and the sentence vectors (float32, in order)."""
     cache = VectorCache(cache_dir, encoder.passage_key, encoder.dimensions)
     threads = threads if threads > 0 else (os.cpu_count() or 1)
-    vectors = cached_passage_vectors(
-        encoder, cache, [passage_text(f) for f in stored], threads=threads, progress=sys.stderr
-    )
-    vectors = vectors.astype(np.float32)
+    texts = [passage_text(f) for f in stored]
+    embedded = cached_passage_vectors(encoder, cache, texts + sentences, threads=threads, progress=sys.stderr)
+    vectors = embedded[: len(texts)].astype(np.float32)
     np.save(folder / VECTORS, vectors)
     write_scan(folder, vectors)
     return {
@@ -41,4 +45,4 @@ def write_vectors(folder: Path, stored: list[dict], encoder: Encoder, cache_dir:
         "hash": encoder.content_hash,
         "dimensions": encoder.dimensions,
         "passage_tokens": encoder.passage_max_tokens,
-    }
+    }, embedded[len(texts) :].astype(np.float32)

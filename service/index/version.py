@@ -23,6 +23,8 @@ imports the other.
         lexicon.json            the words with their document frequencies and each stem's shared
                                 start (lookups.py; optional: older versions work them out on open)
         phrases.json            the frequent phrases the search box suggests (lookups.py; optional)
+        sentences.npz           each passage's sentence spans (sentences.py; optional)
+        sentence_vectors.npy    with a model: each sentence embedded, int8 (sentences.py; optional)
         manifest.json           the version's metadata and its articles' sections (store.py)
     DIR/versions/.draft-<v>/    a build in progress; never served
     DIR/.build.lock             flock()ed by the build in progress; the kernel drops it if it dies
@@ -55,6 +57,8 @@ ORDINARY = "ordinary.txt"
 SIGN_VECTORS = "signs.npz"
 LEXICON = "lexicon.json"
 PHRASES = "phrases.json"
+SENTENCES = "sentences.npz"
+SENTENCE_VECTORS = "sentence_vectors.npy"
 VECTOR_CACHE = "vector-cache"
 KEEP_VERSIONS = 3
 # `healthfaq build` exits with this (EX_TEMPFAIL) when another build holds the lock.
