@@ -308,8 +308,19 @@ def _search(args: argparse.Namespace) -> int:
         print(json.dumps(results.to_dict(settings.public_url), ensure_ascii=False, indent=2))
     else:
         base_url = settings.public_url or f"http://{settings.host}:{settings.port}"
-        print(format_results(results.to_dict(base_url)))
+        found = results.to_dict(base_url)
+        print(format_results(found, _topics_if_nothing(found, index.articles, base_url)))
     return 0
+
+
+def _topics_if_nothing(results: dict, articles: dict[str, dict], base_url: str) -> list[tuple[str, str]]:
+    """Every article (title, link) when nothing answers and nothing is close: what to browse.
+    Otherwise none, so an answer is never buried under the site's whole list."""
+    if results["results"] or results["related"]:
+        return []
+    from service.query.topics import site_topics
+
+    return [(t.title, t.url) for t in site_topics(articles, base_url)]
 
 
 def _open_for_editors(args: argparse.Namespace):
@@ -427,9 +438,10 @@ def _print_list(title: str, items: list[str], show: int) -> None:
             print(f"    {item}")
 
 
-def format_results(results: dict) -> str:
+def format_results(results: dict, topics: Sequence[tuple[str, str]] = ()) -> str:
     """Plain text for support staff: an emergency notice first, then care advice, then each
-    passage with its citation.
+    passage with its answering sentence and its citation, then related articles (not answers);
+    when nothing answers, the site's ``topics`` (title, link) to browse.
 
     ``results`` is the API's JSON made with an absolute public address, so every link is whole.
     """
@@ -453,12 +465,21 @@ def format_results(results: dict) -> str:
     if results.get("did_you_mean"):
         lines += [f"Did you mean: {results['did_you_mean']}", ""]
     if not results["results"]:
-        lines.append("No passage answers that question.")
+        lines += ["No passage answers that question.", ""]
     for rank, hit in enumerate(results["results"], start=1):
-        lines += [
-            f"{rank}. {hit['article']['title']} › {hit['section']}",
-            textwrap.indent(hit["text"], "   "),
-            f"   {hit['url']}",
-            "",
-        ]
+        lines += [f"{rank}. {hit['article']['title']} › {hit['section']}"]
+        if hit.get("answer"):
+            lines += [textwrap.indent("Answer: " + hit["answer"]["text"], "   "), ""]
+        lines += [textwrap.indent(hit["text"], "   "), f"   {hit['url']}", ""]
+    lines += _article_list(
+        "Related articles (not a direct answer):", [(a["title"], a["url"]) for a in results["related"]]
+    )
+    lines += _article_list("Topics:", topics)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _article_list(heading: str, articles: Sequence[tuple[str, str]]) -> list[str]:
+    """A heading and each article's title with its link below, or nothing for no articles."""
+    if not articles:
+        return []
+    return [heading, *(f"- {title}\n  {url}" for title, url in articles), ""]

@@ -5,10 +5,10 @@ import pytest
 
 def test_search_returns_the_documented_shape(shared_client):
     body = shared_client.get("/search", params={"q": "wet dreams", "limit": 3}).json()
-    assert set(body) == {"query", "total", "results", "took_ms", "did_you_mean", "urgent", "care_advice"}
+    assert set(body) == {"query", "total", "results", "took_ms", "did_you_mean", "urgent", "care_advice", "related"}
     assert body["query"] == "wet dreams" and body["total"] >= 1
     hit = body["results"][0]
-    assert set(hit) == {"id", "article", "section", "text", "snippet", "score", "url"}
+    assert set(hit) == {"id", "article", "section", "text", "snippet", "score", "url", "answer"}
     assert set(hit["article"]) == {"slug", "title", "url"}
     assert hit["url"] == f"/articles/{hit['article']['slug']}#during-sleep"
     assert "Nocturnal ejaculation" in hit["text"]
@@ -77,6 +77,22 @@ def test_openapi_documents_the_endpoints(shared_client):
         assert path in doc["paths"]
     names = {p["name"] for p in doc["paths"]["/search"]["get"]["parameters"]}
     assert {"q", "limit", "offset", "article", "prefix"} <= names
+
+
+def test_openapi_requires_every_field_the_search_answer_has(shared_client):
+    """Every field of an answer is documented and required (a nullable one as null), so a client
+    can rely on its presence; the body of a real answer has exactly those fields."""
+    doc = shared_client.get("/openapi.json").json()
+    schema = doc["paths"]["/search"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    body = shared_client.get("/search", params={"q": "wet dreams"}).json()
+    assert set(schema["required"]) == set(schema["properties"]) == set(body)
+    result = schema["properties"]["results"]["items"]
+    assert set(result["required"]) == set(result["properties"]) == set(body["results"][0])
+    assert result["properties"]["answer"]["type"] == ["object", "null"]
+    assert set(result["properties"]["answer"]["required"]) == {"start", "end", "text"}
+    related = schema["properties"]["related"]
+    assert related["type"] == "array" and related["maxItems"] == 3
+    assert set(related["items"]["required"]) == {"slug", "title", "url", "score"}
 
 
 def test_security_headers_on_every_response(shared_client):

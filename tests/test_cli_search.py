@@ -33,12 +33,14 @@ def test_json_output_is_the_api_shape(capsys, bundled_index_dir):
     body = json.loads(out)
     assert status == 0
     assert body["did_you_mean"] == "sialadenitis"
-    assert set(body) == {"query", "total", "results", "took_ms", "did_you_mean", "urgent", "care_advice"}
+    assert set(body) == {"query", "total", "results", "took_ms", "did_you_mean", "urgent", "care_advice", "related"}
+    assert body["results"][0]["answer"]["text"] in body["results"][0]["text"]
 
 
 def test_nothing_found_says_so(capsys, bundled_index_dir):
     status, out, _ = run(capsys, "car insurance quote", "--index", str(bundled_index_dir))
-    assert status == 0 and out.strip() == "No passage answers that question."
+    assert status == 0 and out.startswith("No passage answers that question.\n\nTopics:\n")
+    assert "- Semen leakage from penis\n  http://127.0.0.1:8000/articles/semen-leakage\n" in out  # every article
 
 
 def test_links_start_with_the_public_url_setting(capsys, bundled_index_dir, monkeypatch):

@@ -31,8 +31,11 @@ def test_corpus_text_and_the_question_are_escaped(shared_client):
     page = shared_client.get("/", params={"q": '<b>"semen"</b> & leakage'})
     assert "<b>" not in page.text
     assert 'value="&lt;b&gt;&#34;semen&#34;&lt;/b&gt; &amp; leakage"' in page.text
-    # The snippet keeps only our <mark> tags.
-    assert re.search(r'<p class="snippet">[^<]*(<mark>[^<]*</mark>[^<]*)+</p>', page.text)
+    # The snippet keeps only our <mark> tags, and the answering sentence's <span class="answer">.
+    snippets = re.findall(r'<p class="snippet">(.*?)</p>', page.text, re.DOTALL)
+    assert snippets and any("<mark>" in s for s in snippets)
+    tags = {tag for s in snippets for tag in re.findall(r"<[^>]*>", s)}
+    assert tags <= {"<mark>", "</mark>", '<span class="answer">', "</span>"}, tags
 
 
 def test_empty_state_is_friendly_and_repeats_the_question(shared_client):

@@ -74,9 +74,10 @@ def test_the_filtered_ranking_is_the_exact_one(synthetic, needed):
         everything = _fused(
             lexical, eligible, Meaning(exact_scan, question, exact_scan.bounds(question)), allowed, needed
         )
-        assert filtered[0].tolist() == everything[0].tolist()
-        assert np.allclose(filtered[1], everything[1], rtol=0, atol=1e-6)
-        assert filtered[2] == everything[2]
+        assert filtered.rows.tolist() == everything.rows.tolist()
+        assert np.allclose(filtered.scores, everything.scores, rtol=0, atol=1e-6)
+        assert filtered.total == everything.total
+        assert sorted(filtered.near_rows.tolist()) == sorted(everything.near_rows.tolist())
         assert (semantic.bounds(question).lower >= 0.3).sum() > 150  # more answers by meaning than any page
 
 

@@ -71,10 +71,22 @@ class Passage:
 
 
 @dataclass(frozen=True)
+class Answer:
+    """The sentence(s) of a passage that best answer the question: ``text[start:end]``."""
+
+    start: int
+    end: int
+
+    def to_dict(self, text: str) -> dict:
+        return {"start": self.start, "end": self.end, "text": text[self.start : self.end]}
+
+
+@dataclass(frozen=True)
 class Hit:
     passage: Passage
     score: float
     snippet: str
+    answer: Answer | None = None  # None while a word is being typed (the snippet is then by words)
 
     def to_dict(self, public_url: str = "") -> dict:
         return {
@@ -82,6 +94,26 @@ class Hit:
             "snippet": self.snippet,
             "score": round(self.score, 4),
             "url": self.passage.link(public_url),
+            "answer": self.answer.to_dict(self.passage.text) if self.answer else None,
+        }
+
+    @property
+    def answer_text(self) -> str | None:
+        return self.passage.text[self.answer.start : self.answer.end] if self.answer else None
+
+
+@dataclass(frozen=True)
+class RelatedArticle:
+    """An article close in meaning to the question, though none of its passages answers it."""
+
+    article: ArticleRef
+    score: float
+
+    def to_dict(self, public_url: str = "") -> dict:
+        return {
+            **self.article.to_dict(),
+            "url": article_link(self.article.slug, self.article.url, None, public_url),
+            "score": round(self.score, 4),
         }
 
 
@@ -137,6 +169,7 @@ class SearchResults:
     did_you_mean: str | None = None
     care_advice: tuple[CareAdvice, ...] = field(default=())
     urgent: UrgentNotice | None = None
+    related: tuple[RelatedArticle, ...] = field(default=())  # when answers are few or none
 
     def to_dict(self, public_url: str = "") -> dict:
         """The API's JSON. With ``public_url`` (the service's public address, no trailing slash) the
@@ -149,4 +182,5 @@ class SearchResults:
             "did_you_mean": self.did_you_mean,
             "urgent": self.urgent.to_dict() if self.urgent else None,
             "care_advice": [c.to_dict(public_url) for c in self.care_advice] or None,
+            "related": [r.to_dict(public_url) for r in self.related],
         }

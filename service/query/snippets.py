@@ -17,6 +17,8 @@ from html import escape
 from service.index.schema import term_of
 
 WINDOW_CHARS = 260
+# The longest answering sentence shown whole (MedQuAD: 99% of sentences are shorter).
+MAX_FOCUS_CHARS = 600
 _WORD_EDGE_BEFORE = r"(?<![^\W_])"
 
 
@@ -82,10 +84,19 @@ class Marker:
         return [m.span() for m in regex.finditer(text) if term_of(m.group().lower()) in self.stems]
 
 
-def snippet(text: str, pattern: Marker | None, window: int = WINDOW_CHARS) -> str:
-    """About ``window`` characters around the densest cluster of matches, cut at word edges."""
-    matches = pattern.spans(text) if pattern is not None else []
-    start, end = _window(text, matches, window)
+def snippet(
+    text: str,
+    pattern: Marker | None,
+    window: int = WINDOW_CHARS,
+    focus: tuple[int, int] | None = None,
+    matches: list[tuple[int, int]] | None = None,
+) -> str:
+    """About ``window`` characters cut at word edges: from the ``focus`` (the answering sentence,
+    kept whole) when one is given, else around the densest cluster of matches. ``matches`` are
+    ``pattern.spans(text)`` when the caller has them already."""
+    if matches is None:
+        matches = pattern.spans(text) if pattern is not None else []
+    start, end = _window(text, matches, window) if focus is None else _focus_window(text, focus, window)
     parts = ["\u2026 " if start > 0 else ""]
     cursor = start
     for s, e in matches:
@@ -98,6 +109,30 @@ def snippet(text: str, pattern: Marker | None, window: int = WINDOW_CHARS) -> st
     if end < len(text):
         parts.append(" \u2026")
     return "".join(parts)
+
+
+def _focus_window(text: str, focus: tuple[int, int], window: int) -> tuple[int, int]:
+    """The focus whole, then what follows it up to ``window`` characters; when the text ends
+    first, what comes before it. Starting at the answer puts it where the eye lands; a sentence
+    longer than the window is shown whole up to MAX_FOCUS_CHARS (an answer cut off is not one),
+    then cut after the window like any text."""
+    first, last = focus
+    if last - first >= window:
+        return first, last if last - first <= MAX_FOCUS_CHARS else _cut_end(text, first, first + MAX_FOCUS_CHARS)
+    start = max(0, min(first, len(text) - window))
+    end = min(len(text), start + window)
+    if start < first:  # the text ends within the window: begin at a word edge before the focus
+        space = text.find(" ", start, first)
+        start = space + 1 if space >= 0 else first
+    return start, _cut_end(text, last, end)
+
+
+def _cut_end(text: str, keep: int, end: int) -> int:
+    """``end`` moved back to a space, not before ``keep``."""
+    if end >= len(text):
+        return len(text)
+    space = text.rfind(" ", keep, end)
+    return space if space >= keep else max(keep, end)
 
 
 def _window(text: str, matches: list[tuple[int, int]], window: int) -> tuple[int, int]:

@@ -21,6 +21,7 @@ from service.index.lookups import read_lookups, stored_fields, vocabulary
 from service.index.matrix import MatrixArrays, TermMatrix
 from service.index.models import ArticleRef, Passage
 from service.index.semantic import SemanticIndex, open_semantic
+from service.index.sentences import Sentences, read_sentences
 from service.query.entities import EntityIndex
 from service.query.snippets import Highlighter
 from service.query.spelling import Speller
@@ -54,6 +55,7 @@ class LoadedIndex:
     suggester: Suggester
     entities: EntityIndex
     semantic: SemanticIndex | None  # None: lexical only (no vectors, or no matching model)
+    sentences: Sentences | None  # None: a version built before sentences were stored
     urgent: UrgentDetector
     typos: TypoFixer | None  # misspellings put right for the safety checks (with a model)
 
@@ -132,6 +134,7 @@ def _open(path: Path, encoder: Encoder | None) -> LoadedIndex:
         suggester=Suggester(articles, passages, lookups.phrases if lookups else None),
         entities=EntityIndex(articles, passages, matrix.stem_df()),
         semantic=semantic,
+        sentences=read_sentences(path, matrix.n_docs, semantic.encoder.dimensions if semantic else None),
         urgent=urgent,
         typos=typos,
     )

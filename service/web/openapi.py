@@ -71,9 +71,22 @@ _ARTICLE = {
     },
 }
 
+_ANSWER = {
+    "type": ["object", "null"],
+    "required": ["start", "end", "text"],
+    "properties": {
+        "start": {"type": "integer", "minimum": 0},
+        "end": {"type": "integer", "minimum": 0},
+        "text": {"type": "string", "description": "The answering sentence(s), plain text: text[start:end]"},
+    },
+    "description": "The sentence(s) of the passage that answer the question; start and end are offsets in "
+    "Unicode code points into the result's text, and the snippet contains the whole of it. Null while "
+    "the last word is being typed (prefix=true)",
+}
+
 _RESULT = {
     "type": "object",
-    "required": ["id", "article", "section", "text", "snippet", "score", "url"],
+    "required": ["id", "article", "section", "text", "snippet", "score", "url", "answer"],
     "properties": {
         "id": {"type": "string", "description": "Stable while the passage text is unchanged"},
         "article": _ARTICLE,
@@ -82,6 +95,18 @@ _RESULT = {
         "snippet": {"type": "string", "description": "HTML-escaped excerpt; only <mark> tags"},
         "score": {"type": "number"},
         "url": {"type": "string", "description": "Link to the section the passage comes from"},
+        "answer": _ANSWER,
+    },
+}
+
+_RELATED = {
+    "type": "object",
+    "required": ["slug", "title", "url", "score"],
+    "properties": {
+        "slug": {"type": "string"},
+        "title": {"type": "string"},
+        "url": {"type": "string", "description": "Link to the article: the publisher's page when known"},
+        "score": {"type": "number"},
     },
 }
 
@@ -99,7 +124,7 @@ _CARE = {
 
 _SEARCH_RESULTS = {
     "type": "object",
-    "required": ["query", "total", "results", "took_ms", "did_you_mean", "urgent", "care_advice"],
+    "required": ["query", "total", "results", "took_ms", "did_you_mean", "urgent", "care_advice", "related"],
     "properties": {
         "query": {"type": "string"},
         "total": {"type": "integer", "minimum": 0},
@@ -138,6 +163,13 @@ _SEARCH_RESULTS = {
             "type": ["array", "null"],
             "items": _CARE,
             "description": "The publisher's 'see a doctor' passages when a warning sign is met",
+        },
+        "related": {
+            "type": "array",
+            "maxItems": 3,
+            "items": _RELATED,
+            "description": "Not a direct answer: up to three articles close in meaning to the question, "
+            "given when answers are few or none; otherwise empty",
         },
     },
 }

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from html import escape, unescape
 from pathlib import Path
 from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.templating import Jinja2Templates
 
 from service.index.links import article_link, is_article_page
 from service.index.models import Passage
-from service.web.api import note_search, search_in_thread, served_or_503
+from service.query.topics import site_topics
+from service.web.api import holder_of, note_search, search_in_thread, served_or_503
 from service.web.errors import ApiError
 from service.web.params import MAX_QUERY_CHARS, search_request
 
@@ -48,8 +51,59 @@ def with_question(url: str, q: str) -> str:
     return f"{path}?q={quote(q, safe='')}{hash_mark}{fragment}"
 
 
+_MARK_TAG = re.compile(r"(</?mark>)")
+
+
+def answer_snippet(snippet: str, answer: dict | None) -> Markup:
+    """The snippet with its answering sentence in ``<span class="answer">``, so a reader's eye
+    lands on the sentence that answers, with the matched words still marked.
+
+    The snippet is trusted HTML (snippets.py escapes all corpus text and adds only ``<mark>``);
+    it is read back into plain text and ``<mark>`` runs, the answer (plain text) is found in it,
+    and everything is escaped again on the way out, so no corpus text reaches the page unescaped.
+    Without an answer, or one the snippet does not hold whole, the snippet is shown as it is.
+    """
+    sentence = answer["text"] if answer else ""
+    runs = _marked_runs(snippet)
+    plain = "".join(text for text, _ in runs)
+    found = plain.find(sentence) if sentence else -1
+    if found < 0:
+        return Markup(snippet)
+    end = found + len(sentence)
+    return Markup(
+        _render_runs(runs, 0, found)
+        + '<span class="answer">'
+        + _render_runs(runs, found, end)
+        + "</span>"
+        + _render_runs(runs, end, len(plain))
+    )
+
+
+def _marked_runs(snippet: str) -> list[tuple[str, bool]]:
+    """The snippet as (plain text, marked) runs, in order."""
+    runs, marked = [], False
+    for part in _MARK_TAG.split(snippet):
+        if part in ("<mark>", "</mark>"):
+            marked = part == "<mark>"
+        elif part:
+            runs.append((unescape(part), marked))
+    return runs
+
+
+def _render_runs(runs: list[tuple[str, bool]], start: int, end: int) -> str:
+    """The plain characters ``start:end`` of the runs as escaped HTML, marks closed at both ends."""
+    out, at = [], 0
+    for text, marked in runs:
+        piece = text[max(start - at, 0) : max(end - at, 0)]
+        at += len(text)
+        if piece:
+            out.append(f"<mark>{escape(piece)}</mark>" if marked else escape(piece))
+    return "".join(out)
+
+
 TEMPLATES.env.filters["safe_link"] = safe_link
 TEMPLATES.env.filters["with_question"] = with_question
+TEMPLATES.env.filters["answer_snippet"] = answer_snippet
 ICON = Path(__file__).parent / "static" / "favicon.svg"
 
 
@@ -76,24 +130,31 @@ async def search_page(request: Request) -> Response:
         "next_offset": None,
         "past_the_end": False,
         "public_url": request.app.state.settings.public_url,
+        "topics": [],
     }
-    if context["q"].strip():
-        served = served_or_503(request)
-        try:
-            search = search_request(request.query_params, served.index.articles)
-        except ApiError as exc:
-            context["error"] = exc.message
-            return TEMPLATES.TemplateResponse(request, "search.html", context, status_code=exc.status)
-        # As /search: off the event loop.
-        found = await search_in_thread(request, served.index, search)
-        note_search(request, search, found)
-        results = found.to_dict()
-        context["results"] = results
-        context["offset"] = search.offset
-        shown = search.offset + len(results["results"])
-        context["next_offset"] = shown if shown < results["total"] else None
-        # A page past the last result (an old link, a hand-edited offset) says so, never "showing from 11".
-        context["past_the_end"] = not results["results"] and results["total"] > 0
+    if not context["q"].strip():
+        # No question, no need of an index; when one is served, search.js gets its topics to
+        # show if a question typed here finds nothing.
+        served = holder_of(request).served
+        context["topics"] = site_topics(served.index.articles) if served else []
+        return TEMPLATES.TemplateResponse(request, "search.html", context)
+    served = served_or_503(request)
+    context["topics"] = site_topics(served.index.articles)
+    try:
+        search = search_request(request.query_params, served.index.articles)
+    except ApiError as exc:
+        context["error"] = exc.message
+        return TEMPLATES.TemplateResponse(request, "search.html", context, status_code=exc.status)
+    # As /search: off the event loop.
+    found = await search_in_thread(request, served.index, search)
+    note_search(request, search, found)
+    results = found.to_dict()
+    context["results"] = results
+    context["offset"] = search.offset
+    shown = search.offset + len(results["results"])
+    context["next_offset"] = shown if shown < results["total"] else None
+    # A page past the last result (an old link, a hand-edited offset) says so, never "showing from 11".
+    context["past_the_end"] = not results["results"] and results["total"] > 0
     return TEMPLATES.TemplateResponse(request, "search.html", context)
 
 

@@ -5,7 +5,8 @@
 // website's origin in HEALTHFAQ_CORS_ORIGINS, or the browser will not let the box read answers.
 //
 // The box lives in a shadow root so the host page's CSS and ours never mix. All corpus text is
-// inserted as text nodes; snippets are rebuilt from their <mark> tags, never assigned as HTML.
+// inserted as text nodes; snippets are rebuilt from their <mark> tags, never assigned as HTML, and
+// the answering sentence (plain text) is found in them and wrapped in a <span class="answer">.
 "use strict";
 
 (() => {
@@ -32,14 +33,42 @@
     return node;
   }
 
-  function snippetNodes(snippet) {
-    const out = document.createDocumentFragment();
+  // The snippet as [plain text, marked] runs: our <mark> tags read, entities decoded.
+  function snippetRuns(snippet) {
+    const runs = [];
     let marked = false;
     for (const part of snippet.split(/(<mark>|<\/mark>)/)) {
       if (part === "<mark>") marked = true;
       else if (part === "</mark>") marked = false;
-      else if (part) out.append(marked ? el("mark", {}, unescape(part)) : document.createTextNode(unescape(part)));
+      else if (part) runs.push([unescape(part), marked]);
     }
+    return runs;
+  }
+
+  // Text nodes and <mark>s for the plain characters start..end of the runs.
+  function runNodes(runs, start, end) {
+    const out = document.createDocumentFragment();
+    let at = 0;
+    for (const [text, marked] of runs) {
+      const piece = text.slice(Math.max(start - at, 0), Math.max(end - at, 0));
+      at += text.length;
+      if (piece) out.append(marked ? el("mark", {}, piece) : document.createTextNode(piece));
+    }
+    return out;
+  }
+
+  // The snippet with the answering sentence (plain text) in <span class="answer">, when the
+  // snippet holds it whole; otherwise the snippet as it is (as while a word is being typed).
+  function snippetNodes(snippet, answer) {
+    const runs = snippetRuns(snippet);
+    const plain = runs.map(([text]) => text).join("");
+    const sentence = answer && answer.text ? answer.text : "";
+    const found = sentence ? plain.indexOf(sentence) : -1;
+    if (found < 0) return runNodes(runs, 0, plain.length);
+    const end = found + sentence.length;
+    const out = document.createDocumentFragment();
+    out.append(runNodes(runs, 0, found), el("span", { class: "answer" }, runNodes(runs, found, end)),
+      runNodes(runs, end, plain.length));
     return out;
   }
 
@@ -49,6 +78,15 @@
     if (typeof url === "string" && /^\/(?!\/)/.test(url)) return new URL(url.slice(1), SERVICE).href;
     const hash = typeof url === "string" && url.includes("#") ? url.slice(url.lastIndexOf("#")) : "";
     return new URL("articles/" + encodeURIComponent(slug) + hash, SERVICE).href;
+  }
+
+  // Articles close to the question that no passage answers directly: labelled so, after the answers.
+  function relatedBlock(related) {
+    return el("section", { class: "related", "aria-label": "Related articles" },
+      el("p", { class: "related-title" }, "Related articles"),
+      el("p", { class: "related-note" }, "Close to what you asked but not a direct answer."),
+      el("ul", { class: "related-list" }, ...related.map((a) => el("li", {},
+        el("a", { class: "related-link", href: link(a.url, a.slug) }, a.title)))));
   }
 
   async function getJSON(path, params, controller) {
@@ -152,16 +190,18 @@
           el("a", { href: link(c.url, c.article.slug) }, c.article.title + " — " + c.section)));
       }
       if (data.results.length === 0) {
-        results.append(el("p", { class: "empty" }, "No passage answers that question. Try other words."));
+        results.append(el("p", { class: "empty" }, "No passage answers that question."));
       } else {
         results.append(el("ol", { class: "hits" }, ...data.results.map((r) => el("li", { class: "hit" },
           el("a", { class: "hit-link", href: link(r.url, r.article.slug) }, r.article.title + " — " + r.section),
-          el("p", { class: "snippet" }, snippetNodes(r.snippet))))));
+          el("p", { class: "snippet" }, snippetNodes(r.snippet, r.answer))))));
       }
       if (data.total > data.results.length) {
         results.append(el("p", { class: "more" },
           el("a", { href: new URL("?q=" + encodeURIComponent(data.query), SERVICE).href }, `All ${data.total} results`)));
       }
+      const related = data.related || [];
+      if (related.length) results.append(relatedBlock(related));
       status.textContent = `${data.total} result${data.total === 1 ? "" : "s"}`;
     }
 

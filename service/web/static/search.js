@@ -3,7 +3,8 @@
 // a listbox, because each result holds a link and a "Copy with citation" button).
 //
 // Corpus text only ever reaches the page as text nodes: the API's snippet (HTML-escaped, with only
-// our <mark> tags) is split on those tags and rebuilt node by node, never assigned as HTML.
+// our <mark> tags) is split on those tags and rebuilt node by node, never assigned as HTML; the
+// answering sentence (plain text) is found in it and wrapped in a <span class="answer">.
 "use strict";
 
 (() => {
@@ -16,6 +17,8 @@
   const input = document.getElementById("q");
   const area = document.getElementById("results");
   const status = document.getElementById("search-status");
+  // Every article, rendered by the server in an inert <template>: shown when nothing answers.
+  const TOPICS = document.getElementById("topics-template");
   if (!form || !input || !area || !status) return;
   // The service's public address (HEALTHFAQ_PUBLIC_URL), for links pasted elsewhere; "" = this page's.
   const PUBLIC_URL = form.dataset.publicUrl || "";
@@ -40,21 +43,42 @@
   const ENTITIES = { "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#x27;": "'", "&#39;": "'" };
   const unescape = (text) => text.replace(/&(?:amp|lt|gt|quot|#x27|#39);/g, (e) => ENTITIES[e]);
 
-  function snippetNodes(snippet) {
-    const out = document.createDocumentFragment();
+  // The snippet as [plain text, marked] runs: our <mark> tags read, entities decoded.
+  function snippetRuns(snippet) {
+    const runs = [];
     let marked = false;
     for (const part of snippet.split(/(<mark>|<\/mark>)/)) {
       if (part === "<mark>") marked = true;
       else if (part === "</mark>") marked = false;
-      else if (part) {
-        const text = document.createTextNode(unescape(part));
-        if (marked) {
-          const mark = document.createElement("mark");
-          mark.append(text);
-          out.append(mark);
-        } else out.append(text);
-      }
+      else if (part) runs.push([unescape(part), marked]);
     }
+    return runs;
+  }
+
+  // Text nodes and <mark>s for the plain characters start..end of the runs.
+  function runNodes(runs, start, end) {
+    const out = document.createDocumentFragment();
+    let at = 0;
+    for (const [text, marked] of runs) {
+      const piece = text.slice(Math.max(start - at, 0), Math.max(end - at, 0));
+      at += text.length;
+      if (piece) out.append(marked ? el("mark", {}, piece) : document.createTextNode(piece));
+    }
+    return out;
+  }
+
+  // The snippet with the answering sentence (plain text) in <span class="answer">, when the
+  // snippet holds it whole; otherwise the snippet as it is.
+  function snippetNodes(snippet, answer) {
+    const runs = snippetRuns(snippet);
+    const plain = runs.map(([text]) => text).join("");
+    const sentence = answer && answer.text ? answer.text : "";
+    const found = sentence ? plain.indexOf(sentence) : -1;
+    if (found < 0) return runNodes(runs, 0, plain.length);
+    const end = found + sentence.length;
+    const out = document.createDocumentFragment();
+    out.append(runNodes(runs, 0, found), el("span", { class: "answer" }, runNodes(runs, found, end)),
+      runNodes(runs, end, plain.length));
     return out;
   }
 
@@ -95,7 +119,7 @@
       el("a", { class: "result-link", href: withQuestion(href, q) },
         el("span", { class: "result-title" }, result.article.title), " ",
         el("span", { class: "result-section" }, result.section)),
-      el("p", { class: "snippet" }, snippetNodes(result.snippet)),
+      el("p", { class: "snippet" }, snippetNodes(result.snippet, result.answer)),
       copy);
     cell.addEventListener("mousemove", () => setActive(number, false));
     return el("div", { role: "row", class: "result" }, cell);
@@ -123,6 +147,15 @@
       aside.append(item);
     }
     return aside;
+  }
+
+  // Articles close to the question, which no passage answers directly: set apart from the answers.
+  function relatedBlock(related, q) {
+    return el("section", { class: "related", "aria-labelledby": "related-heading" },
+      el("h2", { id: "related-heading", class: "related-heading" }, "Related articles"),
+      el("p", { class: "related-note" }, "These articles are close to what you asked but are not a direct answer."),
+      el("ul", { class: "related-list" }, ...related.map((a) => el("li", {},
+        el("a", { class: "related-link", href: withQuestion(safeLink(a.url, a.slug), q) }, a.title)))));
   }
 
   function render(data, append) {
@@ -154,11 +187,14 @@
 
     area.querySelector(".load-more")?.remove();
     if (state.shown === 0) {
-      area.append(el("div", { class: "empty" }, el("p", {}, "No passage answers “" + data.query + "”."),
-        el("p", {}, "Try other words, fewer words, or describe the symptom the way you would to a friend.")));
+      area.append(el("div", { class: "empty" }, el("p", {}, "No passage answers “" + data.query + "”.")));
     } else if (state.shown < state.total) {
-      area.append(el("button", { type: "button", class: "load-more", onclick: loadMore }, "Load more results"));
+      list.after(el("button", { type: "button", class: "load-more", onclick: loadMore }, "Load more results"));
     }
+    // After the answers, or instead of them: articles close in meaning, else every topic to browse.
+    const related = data.related || [];
+    if (!append && related.length) area.append(relatedBlock(related, state.q));
+    else if (!append && state.shown === 0 && TOPICS) area.append(TOPICS.content.cloneNode(true));
     const plural = data.total === 1 ? "" : "s";
     status.textContent = `${data.total} result${plural} in ${data.took_ms.toFixed(1)} ms`;
   }
