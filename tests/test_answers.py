@@ -206,3 +206,11 @@ def test_words_alone_answer_when_they_cover_the_question_even_if_the_model_does_
     """ "precum" is a word the model barely knows: the passage that has it is still an answer."""
     results = search(bundled_index, SearchRequest(q="what is precum"))
     assert results.hits and "pre-cum" in results.hits[0].passage.text.lower()
+
+
+def test_without_the_model_the_answer_is_chosen_by_words(lexical_index):
+    """A version served without its model (vectors unusable) still says which sentence answers."""
+    assert lexical_index.sentences is not None and lexical_index.sentences.vectors is None
+    hit = search(lexical_index, SearchRequest(q="blood in semen", limit=3)).hits[0]
+    assert hit.answer_text is not None and "blood in semen" in hit.answer_text.lower()
+    assert search(lexical_index, SearchRequest(q="blood in semen")).related == ()
