@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from service.query.search import MAX_LIMIT, MAX_WINDOW
+from service.query.search import MAX_LIMIT, MAX_RELATED, MAX_WINDOW
 from service.query.suggest import DEFAULT_SUGGESTIONS, MAX_SUGGEST_CHARS, MAX_SUGGESTIONS
 from service.web.params import DEFAULT_LIMIT, MAX_QUERY_CHARS
 
@@ -81,7 +81,7 @@ _ANSWER = {
     },
     "description": "The sentence(s) of the passage that answer the question; start and end are offsets in "
     "Unicode code points into the result's text, and the snippet contains the whole of it. Null while "
-    "the last word is being typed (prefix=true)",
+    "the last word is being typed (prefix=true), and for an index built before sentences were stored",
 }
 
 _RESULT = {
@@ -166,7 +166,7 @@ _SEARCH_RESULTS = {
         },
         "related": {
             "type": "array",
-            "maxItems": 3,
+            "maxItems": MAX_RELATED,
             "items": _RELATED,
             "description": "Not a direct answer: up to three articles close in meaning to the question, "
             "given when answers are few or none; otherwise empty",
