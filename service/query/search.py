@@ -140,7 +140,7 @@ def _rank(index: LoadedIndex, request: SearchRequest) -> Ranked:
     semantic = index.semantic if embeds_question(index, request) else None
     question_vector = semantic.embed(request.q) if semantic else None
     allowed = _allowed_rows(index, request.article)
-    lexical, eligible, confident = _lexical_scores(index, plan, allowed)
+    lexical, eligible, covered = _lexical_scores(index, plan, allowed)
     related: tuple[RelatedArticle, ...] = ()
     needed = request.offset + request.limit
     if semantic is None or question_vector is None:
@@ -149,6 +149,7 @@ def _rank(index: LoadedIndex, request: SearchRequest) -> Ranked:
     else:
         span = index.article_rows.get(request.article, (0, 0)) if request.article is not None else None
         meaning = Meaning(semantic, question_vector, semantic.bounds(question_vector, span))
+        confident = eligible & (covered >= CONFIDENT_COVERAGE)  # only the hybrid path reads it
         fused = _fused(lexical, eligible, meaning, allowed, needed, confident)
         rows, row_scores, total = fused.rows, fused.scores, fused.total
         if request.article is None and total < FEW_ANSWERS:
@@ -245,12 +246,11 @@ def _allowed_rows(index: LoadedIndex, article: str | None) -> np.ndarray:
 
 def _lexical_scores(index: LoadedIndex, plan, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """BM25F score of every passage with the coverage and entity bonuses, which pass the score
-    floor (eligible), and which match so much of the question that they answer by words alone
-    (confident: see _fused)."""
+    floor (eligible), and the share of the question's informativeness each matches (coverage:
+    see _fused for what it decides)."""
     matrix = index.matrix
     if not plan.cols or plan.total_mass <= 0:
-        nothing = np.zeros(matrix.n_docs, dtype=bool)
-        return np.zeros(matrix.n_docs), nothing, nothing
+        return np.zeros(matrix.n_docs), np.zeros(matrix.n_docs, dtype=bool), np.zeros(matrix.n_docs)
     scores = matrix.score(plan.cols, plan.weights)
     covered = matrix.coverage([(g.cols, g.mass) for g in plan.groups]) / plan.total_mass
     scores *= 1.0 + COVERAGE_BONUS * covered
@@ -258,7 +258,7 @@ def _lexical_scores(index: LoadedIndex, plan, allowed: np.ndarray) -> tuple[np.n
         scores[np.unique(np.concatenate(plan.entity_rows))] *= 1.0 + ENTITY_BONUS
     required = MIN_COVERAGE * min(1.0, SHORT_QUESTION_TERMS / max(1, plan.term_count))
     eligible = (covered >= required) & (scores > 0) & allowed
-    return scores, eligible, eligible & (covered >= CONFIDENT_COVERAGE)
+    return scores, eligible, covered
 
 
 def _top(candidates: np.ndarray, scores: np.ndarray, needed: int) -> np.ndarray:
