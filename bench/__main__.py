@@ -185,19 +185,19 @@ def measure_builds(
     log(f"building {corpus.name} with `service build` into {mq_dir} (embedding every passage) ...")
     build = build_ours(corpus, mq_dir, procs, work / "build.log")
     log(
-        f"  ours: {build.seconds:.1f} s ({build.embedded:,} passages embedded in {build.embedding_seconds:.1f} s), "
+        f"  ours: {build.seconds:.1f} s ({build.embedded:,} texts embedded in {build.embedding_seconds:.1f} s), "
         f"{mb(build.peak_rss_bytes)} peak"
     )
     changed_corpus = work / "corpus-one-article-changed.jsonl"
     changed = write_with_one_article_changed(corpus, changed_corpus)
     log(f"rebuilding into {mq_dir} with article {changed.record_id} changed ...")
     rebuild = build_ours(changed_corpus, mq_dir, procs, work / "rebuild.log")
-    log(f"  ours: {rebuild.seconds:.1f} s ({rebuild.embedded:,} passages embedded)")
+    log(f"  ours: {rebuild.seconds:.1f} s ({rebuild.embedded:,} texts embedded)")
     publish(mq_dir, build.version)
     notes.append(
         f"rebuild: the same command into the same index directory on a copy of the corpus in which "
         f"article {changed.record_id} has a marker appended to each of its {changed.lines} line(s) (every "
-        f"passage of that article changes); {rebuild.embedded} passage(s) embedded, the rest from the "
+        f"passage of that article changes); {rebuild.embedded} text(s) embedded, the rest from the "
         f"vector cache; the cold build's version {build.version} was then published again"
     )
     return build, rebuild

@@ -43,13 +43,16 @@ class OurBuild:
     size_bytes: int  # the version directory
     peak_rss_bytes: int  # the build's whole process tree
     version: str
-    embedded: int  # passages the model ran on (the vector cache had the others; 0 for a lexical build)
+    embedded: int  # texts the model ran on, passages and sentences (0 when all were cached, or lexical)
     embedding_seconds: float  # from the progress line's count and rate
 
 
 # The last line `service build` writes while embedding (service.build.progress, not a terminal):
-# "embedding passages: 29887/29887 passages (100%) in 12m34s (39.6/s)".
-EMBEDDED_LINE = re.compile(r"embedding passages: (\d+)/\1 passages \(100%\) in \S+ \(([\d.]+)/s\)")
+# "embedding passages and sentences: 203329/203329 texts (100%) in 10m34s (320.5/s)"; builds
+# before sentences were embedded wrote "embedding passages: 29887/29887 passages (100%) in …".
+EMBEDDED_LINE = re.compile(
+    r"embedding passages(?: and sentences)?: (\d+)/\1 (?:passages|texts) \(100%\) in \S+ \(([\d.]+)/s\)"
+)
 
 
 def build_ours(corpus: Path, index_dir: Path, procs: int | None, log_file: Path) -> OurBuild:

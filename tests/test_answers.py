@@ -13,7 +13,9 @@ import shutil
 import numpy as np
 import pytest
 
+from service.build.forked import run_parts
 from service.build.sentences import SentenceSplitter
+from service.index import schema as S
 from service.index import version as V
 from service.index.sentences import read_sentences, write_sentences
 from service.query.search import FEW_ANSWERS, MAX_RELATED, SearchRequest, search
@@ -48,6 +50,35 @@ def test_sentences_are_exact_spans_that_know_abbreviations_decimals_and_list_ite
         "Blood in semen.",  # a list item without its "- "
         "Pain when peeing",  # an item is a sentence even without a full stop
     ]
+
+
+def test_a_line_ending_in_a_citation_is_one_sentence():
+    """pysbd would make "[12]" a sentence of its own; a line with no sentence end inside it is
+    taken whole."""
+    text = "It was first described in 1990.[12]\n- Swelling (oedema)."
+    assert [text[s:e] for s, e in SentenceSplitter().spans(text)] == [
+        "It was first described in 1990.[12]",
+        "Swelling (oedema).",
+    ]
+
+
+def test_forked_parts_split_as_one_process_does(monkeypatch):
+    import service.build.sentences as sentences
+
+    stored = [{S.TEXT_FIELD: f"Passage {i}. It has two sentences, e.g. this one.\n- An item"} for i in range(7)]
+    alone = sentences.passage_sentences(stored, procs=1)
+    monkeypatch.setattr(sentences, "MIN_FORK_PASSAGES", 2)
+    parts_run = []
+
+    def counted(work, parts):
+        parts_run.append(len(parts))
+        return run_parts(work, parts)
+
+    monkeypatch.setattr(sentences, "run_parts", counted)
+    forked = sentences.passage_sentences(stored, procs=3)
+    assert parts_run == [3]  # three parts: two of them in forked children
+    assert all(np.array_equal(a, b) for a, b in zip(alone, forked))
+    assert alone[0].tolist() == [3 * i for i in range(8)]
 
 
 def test_a_repeated_sentence_gets_its_own_span_each_time():

@@ -128,14 +128,14 @@ def test_table_rows_and_targets_from_results():
     rows = {(r["area"], r["figure"]): r for r in table.rows}
     assert rows[("latency box", "p50 ms")]["ratio"] == "2.0× bm25s, 4.0× tantivy, 1.7× bm25s+encoder"
     assert rows[("build", "seconds without embedding")]["ours"] == "4.5"
-    assert rows[("build", "of which embedding: seconds, passages/s")]["ours"] == "55.5, 0/s"
+    assert rows[("build", "of which embedding: seconds, texts/s")]["ours"] == "55.5, 0/s"
     assert rows[("rebuild", "passages/s; passages embedded")]["ours"] == "1/s; 2"
     assert "bm25s+encoder" not in rows[("build", "seconds (ours: service build, cold)")]  # no index of its own
     assert rows[("busy neighbour", "faq p50 ms, ours: quiet → beside a busy process")]["ratio"] == "1.52× quiet"
     assert rows[("latency long", "p50 over ours faq p50")]["ratio"] == "0.7× ours faq"
     assert dict(table.verdicts) == {
         "build without embedding ≤ 10× tantivy": True,
-        "embedding ≥ 86 passages/s": False,
+        "embedding ≥ 86 texts/s": False,
         "prefix p50 ≤ 3× bm25s": True,
         "faq p50 ≤ 1.3× bm25s+encoder": False,
         "faq p99 ≤ 2× bm25s+encoder": False,

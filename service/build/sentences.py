@@ -5,18 +5,30 @@ abbreviations, decimals and initials ("e.g.", "2.5 mg", "Dr."), which a split at
 gets wrong. A passage's lines are split on their own: a line is a paragraph or a list item
 ("- item"), and an item is a sentence even without a full stop. Spans are found back in the text
 in order, so they are exact character offsets whatever pysbd does with spacing.
+
+pysbd is slow (about 3 ms a passage on MedQuAD, most of it compiling regular expressions), so a
+line with no sentence end inside it (a list item, a heading-like line) is taken whole without
+it, and a large corpus is split in forked processes, one part each (forked.py).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
 import pysbd
 
+from service.build.forked import can_fork, run_parts
 from service.index import schema as S
 
 LIST_MARK = "- "
+# A full stop, "!" or "?" with a space anywhere after it in the line (a citation such as ".[1] "
+# between them): a sentence may end there. A line without one ends, if at all, in its last word:
+# it is one sentence.
+_INNER_END = re.compile(r"[.!?]\S*\s")
+# Below this many passages splitting is quicker than forking.
+MIN_FORK_PASSAGES = 2000
 
 
 class SentenceSplitter:
@@ -31,7 +43,9 @@ class SentenceSplitter:
         for line in text.split("\n"):
             body = line_start + (len(LIST_MARK) if line.startswith(LIST_MARK) else 0)
             cursor = body
-            for piece in self._segmenter.segment(text[body : line_start + len(line)]):
+            content = text[body : line_start + len(line)]
+            pieces = self._segmenter.segment(content) if _INNER_END.search(content.rstrip()) else [content]
+            for piece in pieces:
                 piece = piece.strip()
                 at = text.find(piece, cursor, line_start + len(line)) if piece else -1
                 if at >= 0:
@@ -41,15 +55,26 @@ class SentenceSplitter:
         return found
 
 
-def passage_sentences(stored: Sequence[dict]) -> tuple[np.ndarray, np.ndarray]:
-    """(first, spans) as index/sentences.py stores them, for every stored passage in order."""
-    splitter = SentenceSplitter()
+def passage_sentences(stored: Sequence[dict], procs: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """(first, spans) as index/sentences.py stores them, for every stored passage in order; in
+    ``procs`` processes when the corpus is large and this process may fork."""
+    texts = [fields[S.TEXT_FIELD] for fields in stored]
+    parts = [texts]
+    if procs > 1 and len(texts) >= MIN_FORK_PASSAGES and can_fork():
+        size = -(-len(texts) // procs)
+        parts = [texts[i : i + size] for i in range(0, len(texts), size)]
     first = [0]
     spans: list[tuple[int, int]] = []
-    for fields in stored:
-        spans.extend(splitter.spans(fields[S.TEXT_FIELD]))
-        first.append(len(spans))
+    for part in run_parts(_split_all, parts):
+        for passage_spans in part:
+            spans.extend(passage_spans)
+            first.append(len(spans))
     return np.asarray(first, dtype=np.int32), np.asarray(spans, dtype=np.int32).reshape(-1, 2)
+
+
+def _split_all(texts: Sequence[str]) -> list[list[tuple[int, int]]]:
+    splitter = SentenceSplitter()
+    return [splitter.spans(text) for text in texts]
 
 
 def sentence_texts(stored: Sequence[dict], first: np.ndarray, spans: np.ndarray) -> list[str]:

@@ -112,7 +112,12 @@ class VectorCache:
 
 
 def cached_passage_vectors(
-    encoder: Encoder, cache: VectorCache, texts: Sequence[str], threads: int = 1, progress: TextIO | None = None
+    encoder: Encoder,
+    cache: VectorCache,
+    texts: Sequence[str],
+    threads: int = 1,
+    progress: TextIO | None = None,
+    what: tuple[str, str] = ("embedding passages", "passage"),
 ) -> np.ndarray:
     """Vectors for ``texts`` (float32, rows in order): cached ones reused, the rest embedded with
     ``threads`` threads (progress reported on ``progress`` when given) and added to the cache.
@@ -125,7 +130,7 @@ def cached_passage_vectors(
     vectors, missing_rows = cache.lookup(keys)
     missing = _first_row_of_each_key(keys, missing_rows)
     if missing:
-        reporter = Progress(len(missing), "embedding passages", "passage", progress) if progress else None
+        reporter = Progress(len(missing), *what, progress) if progress else None  # (label, unit)
         for start in range(0, len(missing), CHECKPOINT_PASSAGES):
             rows = missing[start : start + CHECKPOINT_PASSAGES]
             fresh = encoder.embed_passages([texts[row] for row in rows], threads, reporter)

@@ -36,8 +36,15 @@ def write_vectors(
     cache = VectorCache(cache_dir, encoder.passage_key, encoder.dimensions)
     threads = threads if threads > 0 else (os.cpu_count() or 1)
     texts = [passage_text(f) for f in stored]
-    embedded = cached_passage_vectors(encoder, cache, texts + sentences, threads=threads, progress=sys.stderr)
-    vectors = embedded[: len(texts)].astype(np.float32)
+    embedded = cached_passage_vectors(
+        encoder,
+        cache,
+        texts + sentences,
+        threads=threads,
+        progress=sys.stderr,
+        what=("embedding passages and sentences", "text"),
+    )
+    vectors = embedded[: len(texts)].astype(np.float32, copy=False)  # views: no copy of 200k rows
     np.save(folder / VECTORS, vectors)
     write_scan(folder, vectors)
     return {
@@ -45,4 +52,4 @@ def write_vectors(
         "hash": encoder.content_hash,
         "dimensions": encoder.dimensions,
         "passage_tokens": encoder.passage_max_tokens,
-    }, embedded[len(texts) :].astype(np.float32)
+    }, embedded[len(texts) :].astype(np.float32, copy=False)

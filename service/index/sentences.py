@@ -28,6 +28,8 @@ import numpy as np
 from service.index import version as V
 from service.index.frozen import frozen
 
+QUANTISE_ROWS = 8192
+
 
 @dataclass(frozen=True)
 class Sentences:
@@ -62,7 +64,11 @@ def write_sentences(folder: Path, first: np.ndarray, spans: np.ndarray, vectors:
         peak = np.abs(vectors).max(axis=1, initial=0.0)
         peak[peak == 0] = 1.0
         arrays["scales"] = (peak / 127.0).astype(np.float32)
-        np.save(folder / V.SENTENCE_VECTORS, np.round(vectors / arrays["scales"][:, None]).astype(np.int8))
+        quantised = np.empty(vectors.shape, dtype=np.int8)
+        for start in range(0, len(vectors), QUANTISE_ROWS):  # in blocks: no float copy of them all
+            block = slice(start, start + QUANTISE_ROWS)
+            quantised[block] = np.round(vectors[block] / arrays["scales"][block, None])
+        np.save(folder / V.SENTENCE_VECTORS, quantised)
     np.savez(folder / V.SENTENCES, **arrays)  # type: ignore[arg-type]  # numpy's stub takes one keyword for all
 
 
