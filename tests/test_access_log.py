@@ -28,7 +28,7 @@ def test_questions_stay_out_of_the_log_by_default_and_error_ids_are_logged(tmp_p
     server = start_server(bundled_index_dir, tmp_path)
     try:
         with httpx.Client(base_url=server.url, timeout=10) as client:
-            found = client.get("/search", params={"q": f"kegel {MARKER}"})
+            found = client.get("/search", params={"q": f"{MARKER} kegel exercises for leakage"})
             missing = client.get("/search", params={"q": MARKER, "limit": "0"})
             unknown = client.get(f"/articles/{MARKER}")
             page = client.get("/", params={"q": MARKER})
