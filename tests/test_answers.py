@@ -9,13 +9,13 @@ import html
 import json
 import re
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from service.build.forked import run_parts
 from service.build.sentences import SentenceSplitter
-from service.index import schema as S
 from service.index import version as V
 from service.index.sentences import read_sentences, write_sentences
 from service.query.search import FEW_ANSWERS, MAX_RELATED, SearchRequest, search
@@ -62,23 +62,37 @@ def test_a_line_ending_in_a_citation_is_one_sentence():
     ]
 
 
-def test_forked_parts_split_as_one_process_does(monkeypatch):
-    import service.build.sentences as sentences
+FORKED_SPLIT = """
+import json
+import numpy as np
+import service.build.sentences as sentences
+from service.build.forked import run_parts
+from service.index import schema as S
 
-    stored = [{S.TEXT_FIELD: f"Passage {i}. It has two sentences, e.g. this one.\n- An item"} for i in range(7)]
-    alone = sentences.passage_sentences(stored, procs=1)
-    monkeypatch.setattr(sentences, "MIN_FORK_PASSAGES", 2)
-    parts_run = []
+stored = [{S.TEXT_FIELD: f"Passage {i}. It has two sentences, e.g. this one.\\n- An item"} for i in range(7)]
+alone = sentences.passage_sentences(stored, procs=1)
+sentences.MIN_FORK_PASSAGES = 2
+parts_run = []
 
-    def counted(work, parts):
-        parts_run.append(len(parts))
-        return run_parts(work, parts)
+def counted(work, parts):
+    parts_run.append(len(parts))
+    return run_parts(work, parts)
 
-    monkeypatch.setattr(sentences, "run_parts", counted)
-    forked = sentences.passage_sentences(stored, procs=3)
-    assert parts_run == [3]  # three parts: two of them in forked children
-    assert all(np.array_equal(a, b) for a, b in zip(alone, forked))
-    assert alone[0].tolist() == [3 * i for i in range(8)]
+sentences.run_parts = counted
+forked = sentences.passage_sentences(stored, procs=3)
+same = all(np.array_equal(a, b) for a, b in zip(alone, forked))
+print(json.dumps({"parts": parts_run, "same": same, "first": alone[0].tolist()}))
+"""
+
+
+def test_forked_parts_split_as_one_process_does():
+    """In a fresh interpreter: forking needs a single-threaded process, which a test session
+    that has run servers is not."""
+    done = subprocess.run([sys.executable, "-c", FORKED_SPLIT], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["parts"] == [3]  # three parts: two of them split in forked children
+    assert report["same"] and report["first"] == [3 * i for i in range(8)]
 
 
 def test_a_repeated_sentence_gets_its_own_span_each_time():
