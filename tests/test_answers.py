@@ -71,7 +71,6 @@ from service.index import schema as S
 
 stored = [{S.TEXT_FIELD: f"Passage {i}. It has two sentences, e.g. this one.\\n- An item"} for i in range(7)]
 alone = sentences.passage_sentences(stored, procs=1)
-sentences.MIN_FORK_PASSAGES = 2
 parts_run = []
 
 def counted(work, parts):

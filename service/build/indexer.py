@@ -97,7 +97,8 @@ def build_index(
             derive_matrix(draft).save(draft / V.MATRIX)
             stored = stored_fields(draft)
             write_lookups(draft, _lookups(draft, stored))
-            first, spans = passage_sentences(stored, procs or os.cpu_count() or 1)
+            sentence_procs = _processes(procs, sum(len(fields[S.TEXT_FIELD]) for fields in stored))
+            first, spans = passage_sentences(stored, sentence_procs)
             described, sentence_vectors = None, None
             if encoder:
                 texts = sentence_texts(stored, first, spans)

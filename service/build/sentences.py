@@ -8,7 +8,8 @@ in order, so they are exact character offsets whatever pysbd does with spacing.
 
 pysbd is slow (about 3 ms a passage on MedQuAD, most of it compiling regular expressions), so a
 line with no sentence end inside it (a list item, a heading-like line) is taken whole without
-it, and a large corpus is split in forked processes, one part each (forked.py).
+it, and a large corpus is split in forked processes, one part each (forked.py; how many the
+indexer decides, as for the segments).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import pysbd
 
-from service.build.forked import can_fork, run_parts
+from service.build.forked import run_parts
 from service.index import schema as S
 
 LIST_MARK = "- "
@@ -27,8 +28,6 @@ LIST_MARK = "- "
 # between them): a sentence may end there. A line without one ends, if at all, in its last word:
 # it is one sentence.
 _INNER_END = re.compile(r"[.!?]\S*\s")
-# Below this many passages splitting is quicker than forking.
-MIN_FORK_PASSAGES = 2000
 
 
 class SentenceSplitter:
@@ -57,12 +56,10 @@ class SentenceSplitter:
 
 def passage_sentences(stored: Sequence[dict], procs: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """(first, spans) as index/sentences.py stores them, for every stored passage in order; in
-    ``procs`` processes when the corpus is large and this process may fork."""
+    ``procs`` processes (the caller has checked it may fork)."""
     texts = [fields[S.TEXT_FIELD] for fields in stored]
-    parts = [texts]
-    if procs > 1 and len(texts) >= MIN_FORK_PASSAGES and can_fork():
-        size = -(-len(texts) // procs)
-        parts = [texts[i : i + size] for i in range(0, len(texts), size)]
+    size = -(-len(texts) // max(1, procs)) or 1
+    parts = [texts[i : i + size] for i in range(0, len(texts), size)] or [texts]
     first = [0]
     spans: list[tuple[int, int]] = []
     for part in run_parts(_split_all, parts):

@@ -77,9 +77,6 @@ class Answer:
     start: int
     end: int
 
-    def to_dict(self, text: str) -> dict:
-        return {"start": self.start, "end": self.end, "text": text[self.start : self.end]}
-
 
 @dataclass(frozen=True)
 class Hit:
@@ -94,7 +91,9 @@ class Hit:
             "snippet": self.snippet,
             "score": round(self.score, 4),
             "url": self.passage.link(public_url),
-            "answer": self.answer.to_dict(self.passage.text) if self.answer else None,
+            "answer": {"start": self.answer.start, "end": self.answer.end, "text": self.answer_text}
+            if self.answer
+            else None,
         }
 
     @property

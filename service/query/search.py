@@ -2,8 +2,10 @@
 
 question -> QueryPlan (question.py) -> lexical scores over every passage (index/matrix.py), score
 floor, coverage and entity bonuses, duplicates collapsed -> fused with the question's similarity
-to every passage (semantic.py) -> the page of Hits with snippets, the publisher's care advice when
-a warning sign is met, and an emergency notice when the question describes one (urgent.py).
+to every passage (semantic.py), answers told from merely related passages (_fused) -> the page
+of Hits, each with its answering sentence (answers.py) and a snippet around it; related articles
+when answers are few; the publisher's care advice when a warning sign is met, and an emergency
+notice when the question describes one (urgent.py).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 A LoadedIndex is frozen; a newer version is opened beside it and swapped in by the IndexHolder
 (reloading.py), so a request in flight keeps the version it started on. Everything derived from
-the version (speller, highlighter, care signs, suggestions) is built here, before it serves.
+the version (speller, highlighter, care signs, suggestions, the site's topics) is built here,
+before it serves.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from service.query.snippets import Highlighter
 from service.query.spelling import Speller
 from service.query.suggest import Suggester
 from service.query.synonyms import SynonymMap, parse_synonyms
+from service.query.topics import Topic, site_topics
 from service.safety.care import CareSigns, parse_care_words, warning_signs
 from service.safety.signs import Contrast, Probe, TypoFixer
 from service.safety.urgent import UrgentDetector, parse_rules
@@ -56,6 +58,7 @@ class LoadedIndex:
     entities: EntityIndex
     semantic: SemanticIndex | None  # None: lexical only (no vectors, or no matching model)
     sentences: Sentences | None  # None: a version built before sentences were stored
+    topics: list[Topic]  # the site's topics, linked as this service's pages link them
     urgent: UrgentDetector
     typos: TypoFixer | None  # misspellings put right for the safety checks (with a model)
 
@@ -132,6 +135,7 @@ def _open(path: Path, encoder: Encoder | None) -> LoadedIndex:
         highlighter=Highlighter(word_df, lookups.stem_starts if lookups else None),
         care=care,
         suggester=Suggester(articles, passages, lookups.phrases if lookups else None),
+        topics=site_topics(articles),
         entities=EntityIndex(articles, passages, matrix.stem_df()),
         semantic=semantic,
         sentences=read_sentences(path, matrix.n_docs, semantic.encoder.dimensions if semantic else None),

@@ -3,6 +3,7 @@ close to it either (the search page, the box's page and the CLI show the same li
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 from service.index.links import article_link
@@ -22,8 +23,9 @@ MAX_TOPICS = 50
 
 def site_topics(articles: dict[str, dict], public_url: str = "") -> list[Topic]:
     """The articles by title (the first MAX_TOPICS), linked by the one link rule: what to browse
-    when no passage answers a question and nothing is close to it either."""
+    when no passage answers a question and nothing is close to it either. The server works them
+    out once per version (store.py); the CLI with its own public address."""
     topics = (
         Topic(slug, a["title"], article_link(slug, a.get("url"), public_url=public_url)) for slug, a in articles.items()
     )
-    return sorted(topics, key=lambda t: t.title.casefold())[:MAX_TOPICS]
+    return heapq.nsmallest(MAX_TOPICS, topics, key=lambda t: t.title.casefold())

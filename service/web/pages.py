@@ -16,7 +16,6 @@ from starlette.templating import Jinja2Templates
 
 from service.index.links import article_link, is_article_page
 from service.index.models import Passage
-from service.query.topics import site_topics
 from service.web.api import holder_of, note_search, search_in_thread, served_or_503
 from service.web.errors import ApiError
 from service.web.params import MAX_QUERY_CHARS, search_request
@@ -136,10 +135,10 @@ async def search_page(request: Request) -> Response:
         # No question, no need of an index; when one is served, search.js gets its topics to
         # show if a question typed here finds nothing.
         served = holder_of(request).served
-        context["topics"] = site_topics(served.index.articles) if served else []
+        context["topics"] = served.index.topics if served else []
         return TEMPLATES.TemplateResponse(request, "search.html", context)
     served = served_or_503(request)
-    context["topics"] = site_topics(served.index.articles)
+    context["topics"] = served.index.topics
     try:
         search = search_request(request.query_params, served.index.articles)
     except ApiError as exc:
